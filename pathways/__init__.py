@@ -1,0 +1,49 @@
+"""Pathways: compose, grow and fine-tune Gemini-style multimodal models in JAX.
+
+    import pathways
+    graph = pathways.validate("examples/image_text.yaml")   # no parameters allocated
+    model = pathways.build(graph, jax.random.key(0))         # one equinox Module
+    out = jax.jit(model)(batch)                              # {"lm_head.logits": ...}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pathways._errors import ConfigError, PathwaysError, PluginError, Problem
+from pathways.components import Component, ComponentConfig, Port
+from pathways.config import load_config
+from pathways.graph import Graph, ResolvedGraph, build, build_abstract, resolve
+from pathways.plugins import hookimpl
+
+__version__ = "0.1.0"
+
+
+def validate(path: str | Path) -> ResolvedGraph:
+    """Load a config file and check it end to end (types, edges, cycles, shapes)."""
+    return resolve(load_config(path))
+
+
+def load_model(path: str | Path, key) -> Graph:
+    """Validate a config file and build its model with freshly initialised parameters."""
+    return build(validate(path), key)
+
+
+__all__ = [
+    "Component",
+    "ComponentConfig",
+    "ConfigError",
+    "Graph",
+    "PathwaysError",
+    "PluginError",
+    "Port",
+    "Problem",
+    "ResolvedGraph",
+    "build",
+    "build_abstract",
+    "hookimpl",
+    "load_config",
+    "load_model",
+    "resolve",
+    "validate",
+]

@@ -1,0 +1,142 @@
+"""Fusion pathways: early fusion (one prefix-LM sequence) and late fusion (gated cross-attention)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import pydantic
+from jaxtyping import Array, Bool, Float, PRNGKeyArray
+
+from pathways.components._base import Component, ComponentConfig
+from pathways.components._ports import Port
+from pathways.nn import GatedCrossAttention
+from pathways.plugins import hookimpl
+
+
+def prefix_lm_mask(valid: Bool[Array, "B S"], is_prefix: Bool[Array, " S"]) -> Bool[Array, "B S S"]:
+    """`mask[b, i, j]`: key `j` is real and either `j <= i` or both `i` and `j` are in the prefix."""
+    S = is_prefix.shape[0]
+    causal = jnp.tril(jnp.ones((S, S), dtype=bool))
+    bidirectional = is_prefix[:, None] & is_prefix[None, :]
+    return (causal | bidirectional)[None, :, :] & valid[:, None, :]
+
+
+class EarlyFusion(Component):
+    """Concatenate modality token sequences before the text: `[prefix_0, ..., prefix_k, text]`.
+
+    Inputs:  `prefix` (one or more `[B, N_i, D]`, in order), optional `prefix_mask`
+             (as many `[B, N_i] bool`), `text [B, T, D]`, optional `text_mask [B, T] bool`.
+    Outputs, with `S = sum(N_i) + T`:
+      `x [B, S, D]`; `mask [B, S, S] bool`, a prefix-LM attention mask (bidirectional
+      over the whole modality prefix, causal over text, padding never attended);
+      `positions [B, S] int32` counting real tokens only; `segment_ids [B, S] int32`
+      (`i` for prefix `i`, `k + 1` for text); `token_mask [B, S] bool` (real tokens).
+    The text occupies the last `T` positions, so logits for text are `logits[:, -T:]`.
+    """
+
+    type_name = "early_fusion"
+    kind = "fusion"
+
+    class Config(ComponentConfig):
+        width: pydantic.PositiveInt
+
+    @classmethod
+    def ports(cls, cfg: Config):
+        D = cfg.width
+        inputs = {
+            "prefix": Port(("B", "N", D), "float", "modality token sequences, in order", variadic=True),
+            "prefix_mask": Port(("B", "N"), "bool", "their valid-token masks", optional=True, variadic=True),
+            "text": Port(("B", "T", D), "float", "text embeddings"),
+            "text_mask": Port(("B", "T"), "bool", "text padding mask", optional=True),
+        }
+        outputs = {
+            "x": Port(("B", "S", D), "float", "fused sequence"),
+            "mask": Port(("B", "S", "S"), "bool", "prefix-LM attention mask"),
+            "positions": Port(("B", "S"), "int32", "positions of real tokens"),
+            "segment_ids": Port(("B", "S"), "int32", "which input each position came from"),
+            "token_mask": Port(("B", "S"), "bool", "real (non-padding) positions"),
+        }
+        return inputs, outputs
+
+    def __init__(self, cfg: Config, *, key: PRNGKeyArray):
+        del cfg, key  # no parameters
+
+    def __call__(
+        self,
+        *,
+        prefix: tuple[Float[Array, "B N D"], ...],
+        text: Float[Array, "B T D"],
+        prefix_mask: tuple[Bool[Array, "B N"], ...] | None = None,
+        text_mask: Bool[Array, "B T"] | None = None,
+    ) -> dict[str, Array]:
+        B, T, _ = text.shape
+        if prefix_mask is None:
+            prefix_mask = tuple(jnp.ones(p.shape[:2], dtype=bool) for p in prefix)
+        if len(prefix_mask) != len(prefix):
+            raise ValueError(f"early_fusion got {len(prefix)} prefixes but {len(prefix_mask)} prefix masks")
+        if text_mask is None:
+            text_mask = jnp.ones((B, T), dtype=bool)
+        x = jnp.concatenate([*(p.astype(text.dtype) for p in prefix), text], axis=1)  # [B, S, D]
+        valid = jnp.concatenate([*prefix_mask, text_mask], axis=1)  # [B, S]
+        segments = jnp.concatenate(
+            [jnp.full(p.shape[1], i, jnp.int32) for i, p in enumerate(prefix)] + [jnp.full(T, len(prefix), jnp.int32)]
+        )  # [S]
+        is_prefix = segments < len(prefix)
+        positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0).astype(jnp.int32)
+        return {
+            "x": x,
+            "mask": prefix_lm_mask(valid, is_prefix),
+            "positions": positions,
+            "segment_ids": jnp.broadcast_to(segments, (B, x.shape[1])),
+            "token_mask": valid,
+        }
+
+
+class LateFusion(Component):
+    """Flamingo-style gated cross-attention from a text stream into encoder outputs.
+
+    Inputs:  `x [B, T, D]`, `context [B, N, Dc]`, optional `context_mask [B, N] bool`.
+    Outputs: `x [B, T, D]`. The tanh gates start at 0: at initialisation the output equals `x`.
+    """
+
+    type_name = "late_fusion"
+    kind = "fusion"
+
+    class Config(ComponentConfig):
+        width: pydantic.PositiveInt
+        context_dim: pydantic.PositiveInt | None = None
+        heads: pydantic.PositiveInt = 8
+        kv_heads: pydantic.PositiveInt | None = None
+        head_dim: pydantic.PositiveInt = 64
+        mlp_dim: pydantic.PositiveInt | None = None
+
+    block: GatedCrossAttention
+
+    @classmethod
+    def ports(cls, cfg: Config):
+        inputs = {
+            "x": Port(("B", "T", cfg.width), "float", "text stream"),
+            "context": Port(("B", "N", cfg.context_dim or cfg.width), "float", "encoder tokens"),
+            "context_mask": Port(("B", "N"), "bool", "valid encoder tokens", optional=True),
+        }
+        return inputs, {"x": Port(("B", "T", cfg.width), "float", "text stream with context mixed in")}
+
+    def __init__(self, cfg: Config, *, key: PRNGKeyArray):
+        self.block = GatedCrossAttention(
+            cfg.width,
+            cfg.context_dim or cfg.width,
+            cfg.heads,
+            cfg.kv_heads or cfg.heads,
+            cfg.head_dim,
+            cfg.mlp_dim or 4 * cfg.width,
+            key=key,
+        )
+
+    def __call__(self, *, x, context, context_mask=None) -> dict[str, Array]:
+        return {"x": self.block(x, context=context, context_mask=context_mask)}
+
+
+@hookimpl
+def pathways_register_components():
+    return [EarlyFusion, LateFusion]

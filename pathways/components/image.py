@@ -1,0 +1,97 @@
+"""Image pathway: a ViT encoder (built-in plugin)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
+import pydantic
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from pathways.components._base import Component, ComponentConfig
+from pathways.components._ports import Port
+from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, sincos_2d_table
+from pathways.plugins import hookimpl
+
+
+class ViTEncoder(Component):
+    """Vision Transformer: patchify, position embedding, bidirectional blocks, projection.
+
+    Inputs:  `images [B, H, W, C] float` (pixel values, any fixed normalisation).
+    Outputs: `tokens [B, N, out_dim]` with `N = (H/patch) * (W/patch)` patches in
+    row-major order, and `mask [B, N] bool` (all True).
+    """
+
+    type_name = "vit_encoder"
+    kind = "encoder"
+
+    class Config(ComponentConfig):
+        image_size: tuple[pydantic.PositiveInt, pydantic.PositiveInt]
+        channels: pydantic.PositiveInt = 3
+        patch: pydantic.PositiveInt = 16
+        width: pydantic.PositiveInt = 768
+        depth: pydantic.PositiveInt = 12
+        heads: pydantic.PositiveInt = 12
+        mlp_dim: pydantic.PositiveInt = 3072
+        out_dim: pydantic.PositiveInt
+        position_embedding: Literal["learned", "sincos2d"] = "learned"
+        remat: bool = False
+
+        @pydantic.model_validator(mode="after")
+        def _check(self):
+            h, w = self.image_size
+            if h % self.patch or w % self.patch:
+                raise ValueError(f"image_size {h}x{w} is not divisible by patch {self.patch}")
+            if self.width % self.heads:
+                raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
+            if self.position_embedding == "sincos2d" and self.width % 4:
+                raise ValueError(f"sincos2d position embedding needs width divisible by 4, got {self.width}")
+            return self
+
+    patch_embed: Linear
+    position: Float[Array, "N D"] | None
+    blocks: Stack
+    norm: LayerNorm
+    proj: Linear
+    grid: tuple[int, int] = eqx.field(static=True)
+    patch: int = eqx.field(static=True)
+
+    @classmethod
+    def ports(cls, cfg: Config):
+        h, w = cfg.image_size
+        n = (h // cfg.patch) * (w // cfg.patch)
+        inputs = {"images": Port(("B", h, w, cfg.channels), "float", "images, channels last")}
+        outputs = {
+            "tokens": Port(("B", n, cfg.out_dim), "float", "patch tokens projected to out_dim"),
+            "mask": Port(("B", n), "bool", "valid tokens (all True)"),
+        }
+        return inputs, outputs
+
+    def __init__(self, cfg: Config, *, key: PRNGKeyArray):
+        kp, kpos, kb, ko = jr.split(key, 4)
+        self.grid = (cfg.image_size[0] // cfg.patch, cfg.image_size[1] // cfg.patch)
+        self.patch = cfg.patch
+        n = self.grid[0] * self.grid[1]
+        self.patch_embed = Linear(cfg.patch * cfg.patch * cfg.channels, cfg.width, use_bias=True, key=kp)
+        self.position = 0.02 * jr.normal(kpos, (n, cfg.width)) if cfg.position_embedding == "learned" else None
+        self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, key=kb)
+        self.norm = LayerNorm(cfg.width)
+        self.proj = Linear(cfg.width, cfg.out_dim, key=ko)
+
+    def __call__(self, *, images: Float[Array, "B H W C"]) -> dict[str, Array]:
+        B, _, _, C = images.shape
+        (gh, gw), p = self.grid, self.patch
+        x = images.reshape(B, gh, p, gw, p, C).transpose(0, 1, 3, 2, 4, 5)  # [B, gh, gw, p, p, C]
+        x = self.patch_embed(x.reshape(B * gh * gw, p * p * C)).reshape(B, gh * gw, -1)  # [B, N, width]
+        pos = self.position if self.position is not None else sincos_2d_table(gh, gw, x.shape[-1])
+        x = x + pos.astype(x.dtype)
+        x = self.norm(self.blocks(x))
+        tokens = self.proj(x)  # [B, N, out_dim]
+        return {"tokens": tokens, "mask": jnp.ones(tokens.shape[:2], dtype=bool)}
+
+
+@hookimpl
+def pathways_register_components():
+    return [ViTEncoder]

@@ -1,0 +1,118 @@
+"""Load a config file: safe YAML, `extends` deep-merge, `remove`, pydantic validation."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from pathways._errors import ConfigError, Problem
+from pathways.config._errors import pydantic_problems
+from pathways.config._schema import ModelConfig
+from pathways.config._yaml import Mark, Path_, load_yaml
+
+
+@dataclasses.dataclass
+class LoadedConfig:
+    """A validated config plus where each of its values was written."""
+
+    spec: ModelConfig
+    path: str
+    marks: dict[Path_, Mark]
+
+    def locate(self, problems: list[Problem]) -> list[Problem]:
+        """Attach file/line to problems from the nearest enclosing key that has a mark."""
+        out = []
+        for p in problems:
+            if p.file is not None:
+                out.append(p)
+                continue
+            parts = tuple(_key(s) for s in p.where.split(".")) if p.where else ()
+            mark = None
+            while mark is None and parts:
+                mark = self.marks.get(parts)
+                parts = parts[:-1]
+            if mark is None:
+                out.append(dataclasses.replace(p, file=self.path))
+            else:
+                out.append(dataclasses.replace(p, file=mark.file, line=mark.line, column=mark.column))
+        return out
+
+
+def _key(s: str):
+    return int(s) if s.isdigit() else s
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Mappings merge key by key (recursively); anything else in `override` replaces `base`."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for k, v in override.items():
+            merged[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+        return merged
+    return copy.deepcopy(override)
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, Mark]]:
+    """Raw merged mapping of `path` and its `extends` ancestors, with merged marks."""
+    data, marks = load_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("", f"a config must be a mapping, got {type(data).__name__}", str(path), 1, 1)])
+    base_ref = data.pop("extends", None)
+    remove = data.pop("remove", None) or []
+    if base_ref is None:
+        if remove:
+            m = marks.get(("remove",))
+            raise ConfigError([Problem("remove", "'remove' needs 'extends': there is no base to remove from", m.file, m.line, m.column)])
+        return data, marks
+    m = marks[("extends",)]
+    if not isinstance(base_ref, str):
+        raise ConfigError([Problem("extends", "must be a file path", m.file, m.line, m.column)])
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, base_path))
+        raise ConfigError([Problem("extends", f"extends cycle: {cycle}", m.file, m.line, m.column)])
+    if not base_path.exists():
+        raise ConfigError([Problem("extends", f"base config {base_ref!r} not found (looked for {base_path})", m.file, m.line, m.column)])
+    base, base_marks = _resolve(base_path, (*chain, base_path))
+    if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
+        rm = marks[("remove",)]
+        raise ConfigError([Problem("remove", "must be a list of pathway names", rm.file, rm.line, rm.column)])
+    pathways = dict(base.get("pathways") or {})
+    for i, name in enumerate(remove):
+        if name not in pathways:
+            rm = marks.get(("remove", i)) or marks[("remove",)]
+            known = ", ".join(pathways) or "none"
+            raise ConfigError([Problem(f"remove.{i}", f"{name!r} is not a pathway of the base config (pathways: {known})", rm.file, rm.line, rm.column)])
+        del pathways[name]
+    base = {**base, "pathways": pathways}
+    if isinstance(base.get("outputs"), list):
+        base["outputs"] = [o for o in base["outputs"] if str(o).split(".")[0] not in remove]
+    merged = deep_merge(base, data)
+    all_marks = {k: v for k, v in base_marks.items() if not (len(k) > 1 and k[0] == "pathways" and k[1] in remove)}
+    all_marks.update(marks)
+    return merged, all_marks
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Load and validate the schema of a config file (components are checked by `validate`)."""
+    path = Path(path)
+    raw, marks = _resolve(path.resolve(), (path.resolve(),))
+    # Report problems against the path as the user typed it.
+    marks = {k: (Mark(str(path), m.line, m.column) if Path(m.file) == path.resolve() else m) for k, m in marks.items()}
+    loaded = LoadedConfig(spec=None, path=str(path), marks=marks)  # type: ignore[arg-type]
+    try:
+        loaded.spec = ModelConfig.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(loaded.locate(pydantic_problems(exc, (), ModelConfig))) from None
+    return loaded
+
+
+def resolved_yaml(loaded: LoadedConfig) -> dict:
+    """The fully merged config as plain data (what a checkpoint records)."""
+    return loaded.spec.model_dump(exclude={"extends", "remove"}, exclude_none=True)

@@ -1,0 +1,234 @@
+"""Validate a config into a resolved graph without allocating a single parameter.
+
+Steps, each collecting every problem before giving up:
+1. resolve each pathway's `type` through the component registry and validate its config;
+2. resolve each edge (`batch.FIELD` or `PATHWAY.PORT`) and check required ports are wired;
+3. order the pathways topologically (a cycle is an error naming its nodes);
+4. propagate abstract shapes: each node's inputs are checked against its ports,
+   then `eqx.filter_eval_shape` builds the node and runs it on `ShapeDtypeStruct`s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import graphlib
+import zlib
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.random as jr
+import numpy as np
+import pydantic
+
+from pathways._errors import ConfigError, Problem
+from pathways.components import Component, Port
+from pathways.components._ports import describe_value
+from pathways.config import LoadedConfig
+from pathways.config._errors import pydantic_problems
+from pathways.plugins import Registry, component_registry
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """A pathway after validation: its class, validated config, ports and wiring."""
+
+    name: str
+    cls: type[Component]
+    cfg: Any
+    plugin: str
+    inputs: dict[str, Port]
+    outputs: dict[str, Port]
+    wiring: dict[str, str | tuple[str, ...]]  # input port -> reference(s)
+
+
+@dataclasses.dataclass
+class ResolvedGraph:
+    """A config checked end to end: nodes in execution order and the abstract value of every edge."""
+
+    loaded: LoadedConfig
+    nodes: dict[str, Node]  # in topological order
+    values: dict[str, jax.ShapeDtypeStruct]  # "batch.x" / "node.port" -> abstract value
+    outputs: tuple[str, ...]
+
+    @property
+    def batch(self) -> dict[str, jax.ShapeDtypeStruct]:
+        return {k.removeprefix("batch."): v for k, v in self.values.items() if k.startswith("batch.")}
+
+
+def node_key(key: jax.Array, name: str) -> jax.Array:
+    """Init key for a pathway: depends on its name only, so adding a node changes no other."""
+    return jr.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+
+
+def _resolve_nodes(spec, registry: Registry) -> tuple[dict[str, Node], list[Problem]]:
+    nodes, problems = {}, []
+    for name, p in spec.pathways.items():
+        where = f"pathways.{name}"
+        if p.type not in registry:
+            problems.append(Problem(f"{where}.type", registry.unknown(p.type)))
+            continue
+        entry = registry.get(p.type)
+        try:
+            cfg = entry.cls.Config.model_validate(p.config)
+        except pydantic.ValidationError as exc:
+            problems += pydantic_problems(exc, ("pathways", name, "config"), entry.cls.Config)
+            continue
+        ins, outs = entry.cls.ports(cfg)
+        wiring = {k: (tuple(v) if isinstance(v, list) else v) for k, v in p.inputs.items()}
+        nodes[name] = Node(name, entry.cls, cfg, entry.plugin, ins, outs, wiring)
+    return nodes, problems
+
+
+def _check_edges(spec, nodes: dict[str, Node]) -> tuple[dict[str, set[str]], list[Problem]]:
+    deps: dict[str, set[str]] = {name: set() for name in nodes}
+    problems = []
+    for name, node in nodes.items():
+        where = f"pathways.{name}.inputs"
+        for port, refs in node.wiring.items():
+            if port not in node.inputs:
+                problems.append(Problem(f"{where}.{port}", f"{node.cls.type_name} has no input {port!r} (inputs: {', '.join(node.inputs)})"))
+                continue
+            if isinstance(refs, tuple) and not node.inputs[port].variadic:
+                problems.append(Problem(f"{where}.{port}", f"input {port!r} takes one edge, got a list of {len(refs)}"))
+                continue
+            for i, ref in enumerate(refs if isinstance(refs, tuple) else (refs,)):
+                at = f"{where}.{port}" + (f".{i}" if isinstance(refs, tuple) else "")
+                msg = _check_ref(ref, spec, nodes)
+                if msg:
+                    problems.append(Problem(at, msg))
+                elif not ref.startswith("batch."):
+                    deps[name].add(ref.split(".", 1)[0])
+        for port, p in node.inputs.items():
+            if not p.optional and port not in node.wiring:
+                problems.append(Problem(where, f"required input {port!r} {p.describe()} of {node.cls.type_name} is not connected"))
+    return deps, problems
+
+
+def _check_ref(ref: str, spec, nodes: dict[str, Node]) -> str | None:
+    if "." not in ref:
+        return f"{ref!r} is not a reference: write batch.FIELD or PATHWAY.PORT"
+    head, port = ref.split(".", 1)
+    if head == "batch":
+        if port not in spec.batch:
+            return f"{ref!r}: no batch field {port!r} (fields: {', '.join(spec.batch) or 'none'})"
+        return None
+    if head not in spec.pathways:
+        return f"{ref!r} names no pathway {head!r} (pathways: {', '.join(spec.pathways)})"
+    if head not in nodes:
+        return None  # that pathway has its own problem already
+    outs = nodes[head].outputs
+    if port not in outs:
+        return f"{ref!r}: pathway {head!r} ({nodes[head].cls.type_name}) has no output {port!r} (outputs: {', '.join(outs)})"
+    return None
+
+
+def _batch_values(spec) -> tuple[dict[str, jax.ShapeDtypeStruct], list[Problem]]:
+    values, problems = {}, []
+    for field, fs in spec.batch.items():
+        where = f"batch.{field}"
+        shape = []
+        for i, d in enumerate(fs.shape):
+            if isinstance(d, str):
+                if d not in spec.dims:
+                    problems.append(Problem(f"{where}.shape.{i}", f"unknown dimension {d!r}: give its size under dims (dims: {', '.join(spec.dims) or 'none'})"))
+                    break
+                d = spec.dims[d]
+            elif d <= 0:
+                problems.append(Problem(f"{where}.shape.{i}", f"dimension must be positive, got {d}"))
+                break
+            shape.append(d)
+        else:
+            try:
+                dtype = np.dtype(fs.dtype)
+            except TypeError:
+                problems.append(Problem(f"{where}.dtype", f"unknown dtype {fs.dtype!r}"))
+                continue
+            values[f"batch.{field}"] = jax.ShapeDtypeStruct(tuple(shape), dtype)
+    return values, problems
+
+
+def _propagate(order, nodes, values) -> list[Problem]:
+    """Check every edge's shape and dtype, then abstractly evaluate each node."""
+    problems = []
+    for name in order:
+        node = nodes[name]
+        refs = [r for v in node.wiring.values() for r in (v if isinstance(v, tuple) else (v,))]
+        if any(r not in values for r in refs):
+            continue  # an upstream node failed; its problem is already reported
+        scope: dict[str, int] = {}
+        args: dict[str, Any] = {}
+        bad = False
+        # Single edges bind symbols first, so variadic items are checked against them.
+        for port, refs in sorted(node.wiring.items(), key=lambda kv: isinstance(kv[1], tuple)):
+            spec = node.inputs[port]
+            items = refs if isinstance(refs, tuple) else (refs,)
+            got = []
+            for ref in items:
+                item_scope = dict(scope)
+                msg = spec.match(values[ref], item_scope if spec.variadic else scope)
+                if msg:
+                    problems.append(Problem(f"pathways.{name}.inputs.{port}", f"edge {ref} -> {name}.{port}: {msg}"))
+                    bad = True
+                got.append(values[ref])
+            args[port] = tuple(got) if isinstance(refs, tuple) else got[0]
+        if bad:
+            continue
+        try:
+            module = eqx.filter_eval_shape(node.cls, node.cfg, key=jr.key(0))
+            out = eqx.filter_eval_shape(module, **args)
+        except Exception as exc:  # a component that rejects what its ports accepted
+            shapes = ", ".join(f"{k}={_describe(v)}" for k, v in args.items())
+            problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} failed on inputs {shapes}: {type(exc).__name__}: {exc}"))
+            continue
+        for port, p in node.outputs.items():
+            if port not in out:
+                problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} did not return its output {port!r} (plugin {node.plugin})"))
+                continue
+            msg = p.match(out[port], scope)
+            if msg:
+                problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} output {port!r} breaks its port: {msg} (plugin {node.plugin})"))
+                continue
+            values[f"{name}.{port}"] = out[port]
+    return problems
+
+
+def _describe(v) -> str:
+    if isinstance(v, tuple):
+        return "(" + ", ".join(describe_value(x) for x in v) + ")"
+    return describe_value(v)
+
+
+def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedGraph:
+    """Validate `loaded` completely; raise `ConfigError` listing every problem found."""
+    spec = loaded.spec
+    registry = component_registry() if registry is None else registry
+    nodes, problems = _resolve_nodes(spec, registry)
+    deps, edge_problems = _check_edges(spec, nodes)
+    problems += edge_problems
+    values, batch_problems = _batch_values(spec)
+    problems += batch_problems
+    try:
+        order = list(graphlib.TopologicalSorter(deps).static_order())
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        problems.append(Problem(f"pathways.{cycle[0]}.inputs", f"cycle: {' -> '.join(cycle)}"))
+        raise ConfigError(loaded.locate(problems)) from None
+    if problems:
+        raise ConfigError(loaded.locate(problems))
+    problems = _propagate(order, nodes, values)
+    outputs = _outputs(spec, nodes, values, problems)
+    if problems:
+        raise ConfigError(loaded.locate(problems))
+    return ResolvedGraph(loaded, {n: nodes[n] for n in order}, values, outputs)
+
+
+def _outputs(spec, nodes, values, problems) -> tuple[str, ...]:
+    if spec.outputs is not None:
+        for i, ref in enumerate(spec.outputs):
+            if ref not in values:
+                msg = _check_ref(ref, spec, nodes) if "." in ref else f"{ref!r} is not PATHWAY.PORT"
+                problems.append(Problem(f"outputs.{i}", msg or f"{ref!r} is not available"))
+        return tuple(spec.outputs)
+    consumed = {r.split(".", 1)[0] for n in nodes.values() for v in n.wiring.values() for r in (v if isinstance(v, tuple) else (v,))}
+    return tuple(f"{n}.{p}" for n in nodes if n not in consumed for p in nodes[n].outputs)

@@ -1,0 +1,40 @@
+"""A stack of identical layers stored with a leading layer axis and run with `lax.scan`.
+
+Scanning compiles one layer instead of `L`, which keeps compile time flat in depth;
+`remat=True` recomputes each layer's activations in the backward pass.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.random as jr
+from jaxtyping import PRNGKeyArray
+
+
+class Stack(eqx.Module):
+    """`num` layers made by `make(key)`, every array leaf stacked on axis 0."""
+
+    layers: eqx.Module
+    num: int = eqx.field(static=True)
+    remat: bool = eqx.field(static=True)
+
+    def __init__(self, make: Callable[[PRNGKeyArray], eqx.Module], num: int, *, remat: bool = False, key: PRNGKeyArray):
+        self.layers = eqx.filter_vmap(make)(jr.split(key, num))
+        self.num = num
+        self.remat = remat
+
+    def __call__(self, x, **kwargs):
+        """Run `x = layer(x, **kwargs)` through every layer in order."""
+        params, static = eqx.partition(self.layers, eqx.is_array)
+
+        def body(carry, layer_params):
+            layer = eqx.combine(layer_params, static)
+            return layer(carry, **kwargs), None
+
+        if self.remat:
+            body = jax.checkpoint(body)
+        x, _ = jax.lax.scan(body, x, params)
+        return x

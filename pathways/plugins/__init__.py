@@ -1,0 +1,24 @@
+"""Plugin machinery: hook specifications, the plugin manager and registries."""
+
+from pathways.plugins._hookspecs import hookimpl, hookspec
+from pathways.plugins._manager import (
+    DEFAULT_PLUGINS,
+    ENTRY_POINT_GROUP,
+    PluginLoadWarning,
+    get_plugin_manager,
+    new_plugin_manager,
+)
+from pathways.plugins._registry import Entry, Registry, component_registry
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "Entry",
+    "PluginLoadWarning",
+    "Registry",
+    "component_registry",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "new_plugin_manager",
+]

@@ -1,0 +1,39 @@
+"""Every hook a Pathways plugin can implement, in one place.
+
+A plugin is a module (or object) with functions named like these specs and
+decorated with `pathways.hookimpl`. Built-in components are plugins of exactly
+this kind; installed packages register theirs through the `pathways`
+entry-point group:
+
+    [project.entry-points.pathways]
+    my_plugin = "my_package.plugin"
+
+Each hook below says when it is called and what it returns. Later sections
+(datasets, evaluation tasks, data filters) follow the same shape: a
+`pathways_register_<things>()` hook returning a list of classes, collected into
+a registry keyed by each class's `type_name`.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("pathways")
+hookimpl = pluggy.HookimplMarker("pathways")
+
+
+# ---------------------------------------------------------------------------
+# Registration: called once, when the registry is first built in a process.
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def pathways_register_components() -> list[type]:
+    """Return the component classes this plugin provides.
+
+    Called once per plugin when the component registry is first needed (by
+    `pathways validate`, `pathways.load_model`, ...). Every plugin's list is
+    collected: there is no "first result wins". Each class must subclass
+    `pathways.Component` and set `type_name`, `kind` and `Config`. Two plugins
+    returning the same `type_name` is an error naming both.
+    """

@@ -1,0 +1,80 @@
+"""Registries: what plugins registered, by `type_name`, with who registered it."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+from typing import Generic, TypeVar
+
+import pluggy
+
+from pathways._errors import PluginError, Problem
+from pathways.plugins._manager import get_plugin_manager
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered class and the name of the plugin that provided it."""
+
+    name: str
+    cls: type[T]
+    plugin: str
+
+
+class Registry(Generic[T]):
+    """Classes collected from one `pathways_register_<things>` hook, keyed by `type_name`.
+
+    Built from every plugin's hook implementation; the same name from two
+    plugins is a `PluginError` naming both.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, hook: str, base: type[T], what: str):
+        self.what = what
+        self._entries: dict[str, Entry[T]] = {}
+        problems = []
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
+            for cls in impl.function() or ():
+                name = getattr(cls, "type_name", None)
+                if not (isinstance(cls, type) and issubclass(cls, base)) or not isinstance(name, str):
+                    problems.append(Problem(f"plugin {plugin}", f"{hook} returned {cls!r}, not a {base.__name__} subclass with a type_name"))
+                    continue
+                if name in self._entries:
+                    other = self._entries[name].plugin
+                    problems.append(Problem(f"plugin {plugin}", f"{what} {name!r} is registered by both {other!r} and {plugin!r}"))
+                    continue
+                self._entries[name] = Entry(name, cls, plugin)
+        if problems:
+            raise PluginError(problems)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(sorted(self._entries.values(), key=lambda e: e.name))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def get(self, name: str) -> Entry[T]:
+        return self._entries[name]
+
+    def unknown(self, name: str) -> str:
+        """Message for a name that is not registered: closest match and the full list."""
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {self.what} type {name!r}{hint} (registered: {', '.join(self.names())})"
+
+
+@functools.cache
+def component_registry() -> Registry:
+    """The process-wide registry of components, built on first use."""
+    from pathways.components import Component
+
+    return Registry(get_plugin_manager(), "pathways_register_components", Component, "component")
