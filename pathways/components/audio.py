@@ -107,14 +107,14 @@ class AudioEncoder(Component):
         x = jax.nn.gelu(self.conv1(mel))  # [B, F, width]
         x = jax.nn.gelu(self.conv2(x))  # [B, N, width]
         B, N, width = x.shape
-        x = x + sinusoidal_table(N, width).astype(x.dtype)
+        x = x + sinusoidal_table(N, width).astype(x.dtype)[None]
         if waveform_mask is None:
             mask = jnp.ones((B, N), dtype=bool)
         else:
             # A token is real when its centre frame (frame 2n) lies within the real samples.
             length = jnp.sum(waveform_mask, axis=-1, keepdims=True)  # [B, 1]
             frame_end = jnp.arange(N) * 2 * fe["hop_length"] + fe["frame_length"]  # [N]
-            mask = frame_end[None, :] <= length
+            mask = frame_end[None, :] <= length  # [B, N]
         x = self.norm(self.blocks(x, mask=key_padding_mask(mask, N)))
         return {"tokens": self.proj(x), "mask": mask}
 

@@ -86,7 +86,7 @@ class ViTEncoder(Component):
         x = images.reshape(B, gh, p, gw, p, C).transpose(0, 1, 3, 2, 4, 5)  # [B, gh, gw, p, p, C]
         x = self.patch_embed(x.reshape(B * gh * gw, p * p * C)).reshape(B, gh * gw, -1)  # [B, N, width]
         pos = self.position if self.position is not None else sincos_2d_table(gh, gw, x.shape[-1])
-        x = x + pos.astype(x.dtype)
+        x = x + pos.astype(x.dtype)[None]
         x = self.norm(self.blocks(x))
         tokens = self.proj(x)  # [B, N, out_dim]
         return {"tokens": tokens, "mask": jnp.ones(tokens.shape[:2], dtype=bool)}

@@ -55,7 +55,7 @@ def log_mel_spectrogram(
     F = num_frames(S, frame_length, hop_length)
     index = np.arange(F)[:, None] * hop_length + np.arange(frame_length)[None, :]  # [F, L]
     window = np.hanning(frame_length + 1)[:-1].astype(np.float32)  # periodic Hann
-    frames = waveform.astype(jnp.float32)[:, index] * window  # [B, F, L]
+    frames = waveform.astype(jnp.float32)[:, index] * window[None, None, :]  # [B, F, L]
     power = jnp.square(jnp.abs(jnp.fft.rfft(frames, n=n_fft, axis=-1)))  # [B, F, n_fft/2+1]
     fb = mel_filterbank(n_fft // 2 + 1, num_mels, sample_rate, fmin, sample_rate / 2 if fmax is None else fmax)
     mel = (power.reshape(B * F, -1) @ fb).reshape(B, F, num_mels)  # [B, F, M]

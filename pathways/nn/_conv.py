@@ -36,7 +36,7 @@ class Conv1d(eqx.Module):
             padding=[(pad, pad)],
             dimension_numbers=("NWC", "WIO", "NWC"),
         )
-        return y + self.bias.astype(x.dtype)
+        return y + self.bias.astype(x.dtype)[None, None, :]
 
     @staticmethod
     def out_length(length: int, kernel: int, stride: int) -> int:

@@ -46,7 +46,7 @@ class Linear(eqx.Module):
         lead = x.shape[:-1]
         y = x.reshape(-1, self.in_features) @ self.weight.astype(x.dtype)  # [N, d_out]
         if self.bias is not None:
-            y = y + self.bias.astype(x.dtype)
+            y = y + self.bias.astype(x.dtype)[None, :]
         return y.reshape(*lead, self.out_features)
 
 

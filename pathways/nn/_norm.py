@@ -25,7 +25,8 @@ class RMSNorm(eqx.Module):
         x32 = x.astype(jnp.float32)
         var = jnp.mean(jnp.square(x32), axis=-1, keepdims=True)
         y = x32 * jax.lax.rsqrt(var + self.eps)
-        return (y * (1.0 + self.weight.astype(jnp.float32))).astype(x.dtype)
+        scale = 1.0 + self.weight.astype(jnp.float32)
+        return (y * scale.reshape((1,) * (x.ndim - 1) + (-1,))).astype(x.dtype)
 
 
 class LayerNorm(eqx.Module):
@@ -45,4 +46,5 @@ class LayerNorm(eqx.Module):
         mean = jnp.mean(x32, axis=-1, keepdims=True)
         var = jnp.mean(jnp.square(x32 - mean), axis=-1, keepdims=True)
         y = (x32 - mean) * jax.lax.rsqrt(var + self.eps)
-        return (y * self.weight + self.bias).astype(x.dtype)
+        lead = (1,) * (x.ndim - 1)
+        return (y * self.weight.reshape(*lead, -1) + self.bias.reshape(*lead, -1)).astype(x.dtype)

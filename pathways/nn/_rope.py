@@ -12,7 +12,7 @@ def apply_rope(
     """Rotate `x` by angle `position / base**(2i/hd)` on pairs `(x[i], x[i + hd/2])`."""
     half = x.shape[-1] // 2
     freq = base ** (-jnp.arange(half, dtype=jnp.float32) * 2.0 / x.shape[-1])  # [hd/2]
-    angle = positions.astype(jnp.float32)[:, :, None, None] * freq  # [B, T, 1, hd/2]
+    angle = positions.astype(jnp.float32)[:, :, None, None] * freq[None, None, None, :]  # [B, T, 1, hd/2]
     sin, cos = jnp.sin(angle), jnp.cos(angle)
     x1, x2 = x[..., :half].astype(jnp.float32), x[..., half:].astype(jnp.float32)
     out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
@@ -36,6 +36,6 @@ def sincos_2d_table(height: int, width: int, dim: int) -> Float[Array, "HW D"]:
     quarter = dim // 4
     omega = 1.0 / (10_000.0 ** (jnp.arange(quarter, dtype=jnp.float32) / quarter))
     ys, xs = jnp.meshgrid(jnp.arange(height), jnp.arange(width), indexing="ij")
-    y = ys.reshape(-1, 1).astype(jnp.float32) * omega  # [HW, D/4]
-    x = xs.reshape(-1, 1).astype(jnp.float32) * omega
+    y = ys.reshape(-1, 1).astype(jnp.float32) * omega[None, :]  # [HW, D/4]
+    x = xs.reshape(-1, 1).astype(jnp.float32) * omega[None, :]
     return jnp.concatenate([jnp.sin(x), jnp.cos(x), jnp.sin(y), jnp.cos(y)], axis=-1)
