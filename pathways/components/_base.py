@@ -24,11 +24,12 @@ class ComponentConfig(pydantic.BaseModel):
 class Component(eqx.Module):
     """A pathway: an equinox Module with a pydantic config and typed ports.
 
-    Subclasses set three class attributes and implement three methods:
+    Subclasses set four class attributes and implement three methods:
 
     - `type_name`: the name configs use (`type: vit_encoder`);
     - `kind`: one of `encoder`, `fusion`, `decoder`, `head`, `adapter`;
     - `Config`: a `ComponentConfig` subclass;
+    - `example`: a small valid config (a dict), used by the catalog and contract tests;
     - `ports(cfg)` -> `(inputs, outputs)`, dicts of `Port` that may depend on `cfg`;
     - `__init__(self, cfg, *, key)` allocates parameters;
     - `__call__(self, **inputs)` maps batched input arrays to a dict of outputs.
@@ -40,6 +41,7 @@ class Component(eqx.Module):
     type_name: ClassVar[str]
     kind: ClassVar[Kind]
     Config: ClassVar[type[ComponentConfig]]
+    example: ClassVar[dict[str, Any]]
 
     @classmethod
     @abc.abstractmethod
@@ -53,3 +55,19 @@ class Component(eqx.Module):
     @abc.abstractmethod
     def __call__(self, **inputs: Any) -> dict[str, Array]:
         """Run on batched inputs; return one array per output port."""
+
+
+def check_contract(cls: type[Component]) -> str | None:
+    """Why `cls` breaks the component contract, or None. Run once, at registration."""
+    for attr in ("type_name", "kind", "Config", "example"):
+        if not hasattr(cls, attr):
+            return f"{cls.__qualname__} does not set {attr}"
+    if cls.kind not in KINDS:
+        return f"kind {cls.kind!r} is not one of {', '.join(KINDS)}"
+    if not (isinstance(cls.Config, type) and issubclass(cls.Config, pydantic.BaseModel)):
+        return "Config is not a pydantic model"
+    try:
+        cls.ports(cls.Config.model_validate(cls.example))
+    except Exception as exc:  # noqa: BLE001 - reported as a contract problem
+        return f"example config does not give ports: {type(exc).__name__}: {exc}"
+    return None

@@ -31,6 +31,7 @@ class AudioEncoder(Component):
 
     type_name = "audio_encoder"
     kind = "encoder"
+    example = {"num_samples": 4000, "num_mels": 32, "width": 32, "depth": 1, "heads": 2, "mlp_dim": 64, "out_dim": 32}
 
     class Config(ComponentConfig):
         num_samples: pydantic.PositiveInt
@@ -103,6 +104,10 @@ class AudioEncoder(Component):
         self, *, waveform: Float[Array, "B S"], waveform_mask: Bool[Array, "B S"] | None = None
     ) -> dict[str, Array]:
         fe = dict(self.frontend)
+        if waveform_mask is not None:
+            # Padded samples would otherwise leak into real tokens through overlapping
+            # frames and the convolutions, and from there through attention to every token.
+            waveform = jnp.where(waveform_mask, waveform, jnp.zeros((), waveform.dtype))
         mel = log_mel_spectrogram(waveform, **fe)  # [B, F, M]
         x = jax.nn.gelu(self.conv1(mel))  # [B, F, width]
         x = jax.nn.gelu(self.conv2(x))  # [B, N, width]

@@ -53,6 +53,7 @@ class GemmaDecoder(Component):
 
     type_name = "gemma_decoder"
     kind = "decoder"
+    example = {"width": 32, "depth": 2, "heads": 4, "kv_heads": 1, "head_dim": 8, "mlp_dim": 64}
 
     class Config(ComponentConfig):
         width: pydantic.PositiveInt

@@ -37,6 +37,7 @@ class EarlyFusion(Component):
 
     type_name = "early_fusion"
     kind = "fusion"
+    example = {"width": 32}
 
     class Config(ComponentConfig):
         width: pydantic.PositiveInt
@@ -102,6 +103,7 @@ class LateFusion(Component):
 
     type_name = "late_fusion"
     kind = "fusion"
+    example = {"width": 32, "context_dim": 16, "heads": 2, "head_dim": 8}
 
     class Config(ComponentConfig):
         width: pydantic.PositiveInt

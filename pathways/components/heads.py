@@ -31,6 +31,7 @@ class LMHead(Component):
 
     type_name = "lm_head"
     kind = "head"
+    example = {"vocab_size": 256, "width": 32, "tied": True}
 
     class Config(ComponentConfig):
         vocab_size: pydantic.PositiveInt
@@ -71,6 +72,7 @@ class ClassifierHead(Component):
 
     type_name = "classifier_head"
     kind = "head"
+    example = {"width": 32, "num_classes": 10}
 
     class Config(ComponentConfig):
         width: pydantic.PositiveInt

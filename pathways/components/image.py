@@ -26,6 +26,7 @@ class ViTEncoder(Component):
 
     type_name = "vit_encoder"
     kind = "encoder"
+    example = {"image_size": [32, 32], "patch": 8, "width": 32, "depth": 1, "heads": 2, "mlp_dim": 64, "out_dim": 32}
 
     class Config(ComponentConfig):
         image_size: tuple[pydantic.PositiveInt, pydantic.PositiveInt]

@@ -25,6 +25,7 @@ class TokenEmbedding(Component):
 
     type_name = "token_embedding"
     kind = "encoder"
+    example = {"vocab_size": 256, "width": 32}
 
     class Config(ComponentConfig):
         vocab_size: pydantic.PositiveInt

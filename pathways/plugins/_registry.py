@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-from typing import Generic, TypeVar
+from typing import Callable, Generic, TypeVar
 
 import pluggy
 
@@ -31,7 +31,14 @@ class Registry(Generic[T]):
     plugins is a `PluginError` naming both.
     """
 
-    def __init__(self, pm: pluggy.PluginManager, hook: str, base: type[T], what: str):
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        hook: str,
+        base: type[T],
+        what: str,
+        check: Callable[[type[T]], str | None] = lambda cls: None,
+    ):
         self.what = what
         self._entries: dict[str, Entry[T]] = {}
         problems = []
@@ -41,6 +48,10 @@ class Registry(Generic[T]):
                 name = getattr(cls, "type_name", None)
                 if not (isinstance(cls, type) and issubclass(cls, base)) or not isinstance(name, str):
                     problems.append(Problem(f"plugin {plugin}", f"{hook} returned {cls!r}, not a {base.__name__} subclass with a type_name"))
+                    continue
+                broken = check(cls)
+                if broken:
+                    problems.append(Problem(f"plugin {plugin}", f"{what} {name!r}: {broken}"))
                     continue
                 if name in self._entries:
                     other = self._entries[name].plugin
@@ -76,5 +87,6 @@ class Registry(Generic[T]):
 def component_registry() -> Registry:
     """The process-wide registry of components, built on first use."""
     from pathways.components import Component
+    from pathways.components._base import check_contract
 
-    return Registry(get_plugin_manager(), "pathways_register_components", Component, "component")
+    return Registry(get_plugin_manager(), "pathways_register_components", Component, "component", check_contract)

@@ -1,0 +1,50 @@
+"""The `pathways` command line: a thin layer, one module per subcommand, over the library."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from pathways._errors import PathwaysError
+
+# Subcommand modules; each defines `register(subparsers)` that sets `func`.
+COMMANDS = ("validate", "inspect", "forward", "plugins", "registry", "schema")
+
+DESCRIPTION = """\
+Compose, grow and fine-tune Gemini-style multimodal models from YAML.
+
+A config names pathways (registered components: encoders, fusion, decoder,
+heads) and wires their ports; see `pathways plugins` for what is registered and
+`pathways schema` for the file format.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pathways", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    from pathways import __version__
+
+    parser.add_argument("--version", action="version", version=f"pathways {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"pathways.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line per problem and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except PathwaysError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,22 @@
+"""`pathways schema`: the JSON Schema of config files, for editors and CI."""
+
+from __future__ import annotations
+
+from pathways.cli._output import print_json
+from pathways.config import json_schema
+from pathways.plugins import component_registry
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of config files",
+        description="Print the JSON Schema of config files, including each registered component's config "
+        "(selected by `type`). Point your editor's YAML language server at it.",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    print_json(json_schema(component_registry()))
+    return 0
