@@ -102,9 +102,12 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, Mar
 def load_config(path: str | Path) -> LoadedConfig:
     """Load and validate the schema of a config file (components are checked by `validate`)."""
     path = Path(path)
-    raw, marks = _resolve(path.resolve(), (path.resolve(),))
-    # Report problems against the path as the user typed it.
-    marks = {k: (Mark(str(path), m.line, m.column) if Path(m.file) == path.resolve() else m) for k, m in marks.items()}
+    full = str(path.resolve())
+    try:
+        raw, marks = _resolve(path.resolve(), (path.resolve(),))
+    except ConfigError as exc:  # report the top file as the user named it
+        raise ConfigError([dataclasses.replace(p, file=str(path)) if p.file == full else p for p in exc.problems]) from None
+    marks = {k: (Mark(str(path), m.line, m.column) if m.file == full else m) for k, m in marks.items()}
     loaded = LoadedConfig(spec=None, path=str(path), marks=marks)  # type: ignore[arg-type]
     try:
         loaded.spec = ModelConfig.model_validate(raw)

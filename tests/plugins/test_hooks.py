@@ -1,0 +1,138 @@
+"""The plugin contract: every hook is tested and documented; entry points load safely."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import pathways
+from pathways import PluginError
+from pathways.plugins import DEFAULT_PLUGINS, PluginLoadWarning, Registry, new_plugin_manager
+from pathways.plugins import _hookspecs
+from pathways.components import Component
+from pathways.components._base import check_contract
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+HOOKS = sorted(name for name, f in inspect.getmembers(_hookspecs, inspect.isfunction) if name.startswith("pathways_"))
+
+
+def component_registry_of(pm) -> Registry:
+    return Registry(pm, "pathways_register_components", Component, "component", check_contract)
+
+
+@pytest.fixture
+def fixture_plugins(monkeypatch):
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    return lambda name: importlib.import_module(name)
+
+
+def fake_distribution(root: Path, name: str, entry_points: dict[str, str]) -> None:
+    """Write a minimal installed distribution (dist-info with entry points) under `root`."""
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    eps = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[pathways]\n{eps}\n")
+
+
+def test_every_hook_has_a_test():
+    names = {name for name, _ in inspect.getmembers(sys.modules[__name__], inspect.isfunction)}
+    missing = [h for h in HOOKS if f"test_hook_{h}" not in names]
+    assert not missing, f"hooks without a test_hook_<name> test: {missing}"
+
+
+def test_every_hook_is_documented():
+    guide = (ROOT / "docs" / "writing-a-plugin.md").read_text()
+    missing = [h for h in HOOKS if h not in guide]
+    assert not missing, f"hooks missing from docs/writing-a-plugin.md: {missing}"
+
+
+def test_every_hookspec_says_when_it_is_called():
+    for h in HOOKS:
+        doc = inspect.getdoc(getattr(_hookspecs, h)) or ""
+        assert "Called" in doc and "Return" in doc, h
+
+
+def test_hook_pathways_register_components(fixture_plugins):
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(fixture_plugins("scaled_identity"), name="scaled")
+    registry = component_registry_of(pm)
+    entry = registry.get("scaled_identity")
+    assert entry.plugin == "scaled" and entry.cls.kind == "adapter"
+    # Built-ins come through the very same hook, one plugin per module.
+    assert {registry.get(n).plugin for n in ("token_embedding", "vit_encoder", "gemma_decoder")} <= set(DEFAULT_PLUGINS)
+
+
+def test_builtins_are_plugins_like_any_other():
+    pm = new_plugin_manager(entry_points=False)
+    assert [name for name, _ in pm.list_name_plugin()] == list(DEFAULT_PLUGINS)
+
+
+def test_duplicate_component_name_names_both_plugins(fixture_plugins):
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(fixture_plugins("shadow_text"), name="shadow")
+    with pytest.raises(PluginError) as err:
+        component_registry_of(pm)
+    (msg,) = [str(p) for p in err.value.problems]
+    assert msg == "plugin shadow: component 'token_embedding' is registered by both 'pathways.components.text' and 'shadow'"
+
+
+def test_contract_violation_is_reported(fixture_plugins):
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(fixture_plugins("no_kind"), name="nokind")
+    with pytest.raises(PluginError) as err:
+        component_registry_of(pm)
+    assert "kind 'gadget' is not one of encoder, fusion, decoder, head, adapter" in str(err.value)
+
+
+def test_entry_points_load_and_a_broken_one_only_warns(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "good_plugin").mkdir(parents=True)
+    (site / "good_plugin" / "__init__.py").write_text((FIXTURES / "scaled_identity.py").read_text())
+    fake_distribution(site, "good_plugin", {"good": "good_plugin"})
+    fake_distribution(site, "broken_plugin", {"broken": "broken_plugin_not_there.plugin"})
+    monkeypatch.syspath_prepend(str(site))
+    with pytest.warns(PluginLoadWarning) as record:
+        pm = new_plugin_manager()
+    (w,) = [r for r in record if "broken" in str(r.message)]
+    assert "plugin 'broken' (package broken_plugin) failed to load from 'broken_plugin_not_there.plugin'" in str(w.message)
+    assert "ModuleNotFoundError" in str(w.message)
+    registry = component_registry_of(pm)
+    assert registry.get("scaled_identity").plugin == "good"
+
+
+def test_third_party_component_used_from_yaml(tmp_path, monkeypatch):
+    """What a plugin user does: install, then name the type in YAML. Nothing in this repo changes."""
+    site = tmp_path / "site"
+    (site / "good_plugin").mkdir(parents=True)
+    (site / "good_plugin" / "__init__.py").write_text((FIXTURES / "scaled_identity.py").read_text())
+    fake_distribution(site, "good_plugin", {"good": "good_plugin"})
+    monkeypatch.syspath_prepend(str(site))
+    pm = new_plugin_manager()
+    monkeypatch.setattr("pathways.plugins._registry.get_plugin_manager", lambda: pm)
+    pathways.plugins.component_registry.cache_clear()
+    try:
+        config = tmp_path / "c.yaml"
+        config.write_text(textwrap.dedent("""\
+            dims: {B: 2, T: 4}
+            batch: {tokens: {shape: [B, T], dtype: int32}}
+            pathways:
+              text: {type: token_embedding, config: {vocab_size: 16, width: 8}, inputs: {tokens: batch.tokens}}
+              scale: {type: scaled_identity, config: {width: 8, init: 2.0}, inputs: {x: text.embeddings}}
+            """))
+        import jax
+        import numpy as np
+
+        model = pathways.load_model(config, jax.random.key(0))
+        tokens = np.arange(8, dtype=np.int32).reshape(2, 4)
+        out = model({"tokens": tokens})["scale.x"]
+        emb = model.pathways["text"](tokens=tokens)["embeddings"]
+        np.testing.assert_allclose(np.asarray(out), 2.0 * np.asarray(emb))
+    finally:
+        pathways.plugins.component_registry.cache_clear()
