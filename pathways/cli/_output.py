@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False)
+# Wide enough for tables when piped (rich assumes 80 columns off a terminal).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def print_json(data: Any) -> None:

@@ -28,7 +28,7 @@ def run(args) -> int:
         return 0
     table = Table(title=f"{info['name']} ({args.config})")
     for col in ("pathway", "type", "kind", "params", "outputs"):
-        table.add_column(col, justify="right" if col == "params" else "left")
+        table.add_column(col, justify="right" if col == "params" else "left", no_wrap=True)
     for name, p in info["pathways"].items():
         outs = "\n".join(f"{k} {shape(v)}" for k, v in p["outputs"].items())
         table.add_row(name, p["type"], p["kind"], f"{p['params']:,}", outs)
