@@ -3,7 +3,7 @@
     import pathways
     graph = pathways.validate("examples/image_text.yaml")   # no parameters allocated
     model = pathways.build(graph, jax.random.key(0))         # one equinox Module
-    out = jax.jit(model)(batch)                              # {"lm_head.logits": ...}
+    out = eqx.filter_jit(model)(batch)                       # {"lm_head.logits": ...}
 """
 
 from __future__ import annotations

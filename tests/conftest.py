@@ -1,4 +1,4 @@
-"""Strict JAX for every test, a PRNG key fixture, and paths to shipped files."""
+"""Fixtures shared by the tests: a PRNG key and a YAML writer (strict JAX is set in ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from pathlib import Path
 
 import jax
 import pytest
-
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

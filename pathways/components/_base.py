@@ -56,18 +56,3 @@ class Component(eqx.Module):
     def __call__(self, **inputs: Any) -> dict[str, Array]:
         """Run on batched inputs; return one array per output port."""
 
-
-def check_contract(cls: type[Component]) -> str | None:
-    """Why `cls` breaks the component contract, or None. Run once, at registration."""
-    for attr in ("type_name", "kind", "Config", "example"):
-        if not hasattr(cls, attr):
-            return f"{cls.__qualname__} does not set {attr}"
-    if cls.kind not in KINDS:
-        return f"kind {cls.kind!r} is not one of {', '.join(KINDS)}"
-    if not (isinstance(cls.Config, type) and issubclass(cls.Config, pydantic.BaseModel)):
-        return "Config is not a pydantic model"
-    try:
-        cls.ports(cls.Config.model_validate(cls.example))
-    except Exception as exc:  # noqa: BLE001 - reported as a contract problem
-        return f"example config does not give ports: {type(exc).__name__}: {exc}"
-    return None

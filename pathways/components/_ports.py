@@ -32,7 +32,8 @@ class Port:
         shape: pattern such as `("B", "T", 256)`.
         dtype: `"float"` (any floating dtype), `"int"`, `"bool"` or an exact name (`"int32"`).
         doc: one line saying what flows through the port.
-        optional: an input that may be left unconnected (the component then gets `None`).
+        optional: an input that may be left unconnected; it is then not passed, so
+            the component's `__call__` gives that argument a default of `None`.
         variadic: an input that takes a list of edges; the component gets a tuple.
             Symbols not already bound on the node bind separately for each item.
     """

@@ -53,6 +53,8 @@ class AudioEncoder(Component):
         def _check(self):
             if self.num_samples < self.frame_length:
                 raise ValueError(f"num_samples {self.num_samples} is shorter than one frame ({self.frame_length})")
+            if self.n_fft % 2:
+                raise ValueError(f"n_fft must be even, got {self.n_fft}")
             if self.n_fft < self.frame_length:
                 raise ValueError(f"n_fft {self.n_fft} is smaller than frame_length {self.frame_length}")
             if self.width % self.heads:

@@ -65,7 +65,7 @@ class LMHead(Component):
 class ClassifierHead(Component):
     """Pool a sequence and classify it.
 
-    `pool`: `mean` over real tokens, `first` token, or `last` real token.
+    `pool`: `mean` over real tokens, `first` token, or `last` real token (wherever the padding is).
     Inputs:  `x [B, T, D]`, optional `mask [B, T] bool` (real tokens).
     Outputs: `logits [B, num_classes] float32`.
     """
@@ -104,7 +104,8 @@ class ClassifierHead(Component):
         elif self.pool == "first":
             pooled = x[:, 0]
         else:
-            last = jnp.maximum(jnp.sum(mask, axis=1) - 1, 0)  # [B]
+            last = T - 1 - jnp.argmax(mask[:, ::-1], axis=1)  # [B], last True (any padding side)
+            last = jnp.where(jnp.any(mask, axis=1), last, 0)
             pooled = jnp.take_along_axis(x, last[:, None, None], axis=1)[:, 0]
         return {"logits": self.proj(pooled).astype(jnp.float32)}
 

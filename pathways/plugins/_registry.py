@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import warnings
 from typing import Callable, Generic, TypeVar
 
 import pluggy
 
 from pathways._errors import PluginError, Problem
-from pathways.plugins._manager import get_plugin_manager
+from pathways.plugins._manager import PluginLoadWarning, get_plugin_manager
 
 T = TypeVar("T")
 
@@ -50,8 +51,8 @@ class Registry(Generic[T]):
                     problems.append(Problem(f"plugin {plugin}", f"{hook} returned {cls!r}, not a {base.__name__} subclass with a type_name"))
                     continue
                 broken = check(cls)
-                if broken:
-                    problems.append(Problem(f"plugin {plugin}", f"{what} {name!r}: {broken}"))
+                if broken:  # skip it, like a plugin that fails to import; the rest still load
+                    warnings.warn(f"plugin {plugin!r}: {what} {name!r} skipped: {broken}", PluginLoadWarning, stacklevel=2)
                     continue
                 if name in self._entries:
                     other = self._entries[name].plugin
@@ -87,6 +88,6 @@ class Registry(Generic[T]):
 def component_registry() -> Registry:
     """The process-wide registry of components, built on first use."""
     from pathways.components import Component
-    from pathways.components._base import check_contract
+    from pathways.components._contract import check_contract
 
     return Registry(get_plugin_manager(), "pathways_register_components", Component, "component", check_contract)
