@@ -9,7 +9,7 @@ import sys
 from pathways._errors import PathwaysError
 
 # Subcommand modules; each defines `register(subparsers)` that sets `func`.
-COMMANDS = ("validate", "inspect", "forward", "plugins", "registry", "schema")
+COMMANDS = ("validate", "inspect", "forward", "train", "finetune", "lora_merge", "plot", "plugins", "registry", "schema")
 
 DESCRIPTION = """\
 Compose, grow and fine-tune Gemini-style multimodal models from YAML.
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pathways {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"pathways.cli.{name}").register(sub)
+        importlib.import_module(f"pathways.cli.{name}").register(sub)  # noqa: E501
     return parser
 
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except PathwaysError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

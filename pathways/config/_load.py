@@ -47,11 +47,17 @@ def _key(s: str):
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key (recursively); anything else in `override` replaces `base`."""
+    """Mappings merge key by key (recursively); anything else in `override` replaces `base`.
+
+    As in JSON Merge Patch (RFC 7396), a key set to null in `override` is deleted.
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for k, v in override.items():
-            merged[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
+            if v is None:
+                merged.pop(k, None)
+            else:
+                merged[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
         return merged
     return copy.deepcopy(override)
 

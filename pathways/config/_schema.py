@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
@@ -36,6 +36,80 @@ class PathwaySpec(_Strict):
     inputs: dict[str, str | list[str]] = {}
 
 
+class DataSpec(_Strict):
+    """Where training batches come from: a registered dataset and how its records fill the batch."""
+
+    dataset: str = pydantic.Field(description="registered dataset name (see `pathways data list`)")
+    config: dict[str, Any] = pydantic.Field({}, description="the dataset's own config (split, ...)")
+    eval_config: dict[str, Any] | None = pydantic.Field(None, description="dataset config for held-out loss (e.g. {split: test})")
+    fields: dict[str, str] = pydantic.Field(description="batch field -> record field; strings feeding int fields are tokenized")
+    tokenizer: Literal["bytes"] = "bytes"
+
+
+class OptimizerSpec(_Strict):
+    """AdamW; weight decay applies to matrices (ndim >= 2) only, never to norms, biases or gates."""
+
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: pydantic.PositiveFloat = 1e-3
+    b1: float = 0.9
+    b2: float = 0.95
+    eps: pydantic.PositiveFloat = 1e-8
+    weight_decay: pydantic.NonNegativeFloat = 0.01
+
+
+class ScheduleSpec(_Strict):
+    """Learning-rate schedule: `constant`, or linear warm-up then cosine decay to `min_lr_ratio * lr`."""
+
+    kind: Literal["constant", "cosine"] = "cosine"
+    warmup_steps: pydantic.NonNegativeInt = 0
+    min_lr_ratio: float = pydantic.Field(0.1, ge=0.0, le=1.0)
+
+
+class LossSpec(_Strict):
+    """One training objective on one of the model's outputs.
+
+    `next_token`: cross-entropy of `logits [B, S, V]` predicting `targets [B, T]`
+    shifted by one; with an early-fusion prefix (`S > T`) only the last `T`
+    positions are text. Padding targets (id 0) are ignored.
+    `classification`: cross-entropy of `logits [B, C]` against `targets [B]`.
+    """
+
+    type: Literal["next_token", "classification"]
+    logits: str = pydantic.Field(description="PATHWAY.PORT of the logits")
+    targets: str = pydantic.Field(description="batch.FIELD holding the targets")
+    weight: pydantic.PositiveFloat = 1.0
+
+
+class LoRASpec(_Strict):
+    """Low-rank adapters on every dense layer of one pathway (`W + alpha/rank * A @ B`)."""
+
+    pathway: str
+    rank: pydantic.PositiveInt = 8
+    alpha: pydantic.PositiveFloat = 16.0
+
+
+class TrainSpec(_Strict):
+    """How to train: steps, what is trainable, optimisation, losses, logging and checkpoints.
+
+    The batch size and sequence length are the config's `dims` (the `batch` shapes).
+    """
+
+    steps: pydantic.PositiveInt = 100
+    seed: int = 0
+    trainable: list[str] | None = pydantic.Field(None, description="pathways to train; the rest is frozen (default: all)")
+    lora: LoRASpec | None = None
+    optimizer: OptimizerSpec = OptimizerSpec()
+    schedule: ScheduleSpec = ScheduleSpec()
+    grad_clip: pydantic.PositiveFloat | None = 1.0
+    grad_accum: pydantic.PositiveInt = pydantic.Field(1, description="micro-batches per optimizer step")
+    compute_dtype: Literal["float32", "bfloat16"] = "float32"
+    losses: list[LossSpec] = pydantic.Field(min_length=1)
+    log_every: pydantic.PositiveInt = 10
+    eval_every: pydantic.NonNegativeInt = 0
+    checkpoint_every: pydantic.PositiveInt = 100
+    keep_checkpoints: pydantic.PositiveInt = 3
+
+
 class ModelConfig(_Strict):
     """A Pathways model config file."""
 
@@ -48,6 +122,8 @@ class ModelConfig(_Strict):
     )
     batch: dict[str, FieldSpec] = pydantic.Field(description="fields every batch holds, with shapes and dtypes")
     pathways: dict[str, PathwaySpec] = pydantic.Field(description="the graph's nodes, by name")
+    data: DataSpec | None = pydantic.Field(None, description="training data (needed by `pathways train`)")
+    train: TrainSpec | None = pydantic.Field(None, description="training settings (needed by `pathways train`)")
     outputs: list[str] | None = pydantic.Field(
         None, description="PATHWAY.PORT values the model returns (default: every output of every pathway nothing consumes)"
     )

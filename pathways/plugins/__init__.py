@@ -8,7 +8,7 @@ from pathways.plugins._manager import (
     get_plugin_manager,
     new_plugin_manager,
 )
-from pathways.plugins._registry import Entry, Registry, component_registry
+from pathways.plugins._registry import Entry, Registry, adapter_registry, component_registry, dataset_registry
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -16,7 +16,9 @@ __all__ = [
     "Entry",
     "PluginLoadWarning",
     "Registry",
+    "adapter_registry",
     "component_registry",
+    "dataset_registry",
     "get_plugin_manager",
     "hookimpl",
     "hookspec",

@@ -37,3 +37,24 @@ def pathways_register_components() -> list[type]:
     `pathways.Component` and set `type_name`, `kind` and `Config`. Two plugins
     returning the same `type_name` is an error naming both.
     """
+
+
+@hookspec
+def pathways_register_datasets() -> list[type]:
+    """Return the dataset classes this plugin provides.
+
+    Called once per plugin when the dataset registry is first needed (training,
+    `pathways data list`). Every plugin's list is collected. Each class must
+    subclass `pathways.data.Dataset` and set `type_name`, `Config` and `fields`.
+    """
+
+
+@hookspec
+def pathways_register_adapters() -> list[type]:
+    """Return the parameter-efficient adapter classes this plugin provides (e.g. LoRA).
+
+    Called once per plugin when the adapter registry is first needed (a fine-tune
+    with `train.lora` / `--lora-rank`). Every plugin's list is collected. Each
+    class sets `type_name` and provides static `apply(module, ..., key)`,
+    `trainable(module)` (a filter tree of the adapter leaves) and `merge(module)`.
+    """

@@ -21,6 +21,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.components.fusion",
     "pathways.components.decoder",
     "pathways.components.heads",
+    "pathways.data.digits",
+    "pathways.adapters.lora",
 )
 
 

@@ -91,3 +91,26 @@ def component_registry() -> Registry:
     from pathways.components._contract import check_contract
 
     return Registry(get_plugin_manager(), "pathways_register_components", Component, "component", check_contract)
+
+
+@functools.cache
+def adapter_registry() -> Registry:
+    """The process-wide registry of adapters (LoRA, ...), built on first use."""
+
+    def check(cls) -> str | None:
+        missing = [a for a in ("apply", "trainable", "merge") if not callable(getattr(cls, a, None))]
+        return f"{cls.__qualname__} does not define {', '.join(missing)}" if missing else None
+
+    return Registry(get_plugin_manager(), "pathways_register_adapters", object, "adapter", check)
+
+
+@functools.cache
+def dataset_registry() -> Registry:
+    """The process-wide registry of datasets, built on first use."""
+    from pathways.data import Dataset
+
+    def check(cls) -> str | None:
+        missing = [a for a in ("type_name", "Config", "fields") if not hasattr(cls, a)]
+        return f"{cls.__qualname__} does not set {', '.join(missing)}" if missing else None
+
+    return Registry(get_plugin_manager(), "pathways_register_datasets", Dataset, "dataset", check)

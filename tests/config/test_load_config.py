@@ -139,4 +139,5 @@ def test_missing_file():
 def test_deep_merge_replaces_lists_and_scalars():
     base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     assert deep_merge(base, {"a": {"c": [3]}, "e": 2}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}
+    assert deep_merge(base, {"a": {"b": None}, "d": None}) == {"a": {"c": [1, 2]}}  # null deletes (RFC 7396)
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}  # inputs untouched

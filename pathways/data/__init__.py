@@ -1,0 +1,7 @@
+"""Data: datasets (registered through plugins), tokenizers and batching."""
+
+from pathways.data._batcher import Batcher
+from pathways.data._dataset import Dataset, DatasetConfig
+from pathways.data._tokenizer import ByteTokenizer
+
+__all__ = ["Batcher", "ByteTokenizer", "Dataset", "DatasetConfig"]

@@ -1,0 +1,33 @@
+"""Training and pathway-specific fine-tuning: freezing, optimisation, checkpoints, the loop."""
+
+from pathways.train._checkpoint import Checkpoint, CheckpointError, list_checkpoints, load, load_into, save
+from pathways.train._loop import Interrupted, Result, TrainingDiverged, evaluate, fit, print_counts
+from pathways.train._optim import learning_rate, make_optimizer
+from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
+from pathways.train._run import Overrides, Run, prepare
+from pathways.train._step import make_loss_fn, make_train_step
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "Interrupted",
+    "Overrides",
+    "Result",
+    "Run",
+    "TrainingDiverged",
+    "decay_mask",
+    "evaluate",
+    "fit",
+    "learning_rate",
+    "list_checkpoints",
+    "load",
+    "load_into",
+    "make_loss_fn",
+    "make_optimizer",
+    "make_train_step",
+    "parameter_counts",
+    "prepare",
+    "print_counts",
+    "save",
+    "trainable_spec",
+]

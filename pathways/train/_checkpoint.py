@@ -1,0 +1,214 @@
+"""Checkpoints: safetensors (no pickle), written atomically, loadable into a changed graph.
+
+A checkpoint is a directory:
+
+    model.safetensors       parameters, flat keys `<pathway>.<parameter path>` (LoRA runs: adapters only)
+    optimizer.safetensors   optimizer state of the trainable parameters (absent where nothing is trained)
+    state.json              step, seed, data position, trainable pathways, config hash, tokenizer, base checkpoint
+    config.yaml             the fully resolved config
+
+It is written under a temporary name and renamed into place, so a crash during
+a save leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import yaml
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+
+from pathways._errors import PathwaysError, Problem
+
+STEP_DIR = re.compile(r"^step-(\d{8})$")
+
+
+class CheckpointError(PathwaysError):
+    """A checkpoint is missing, truncated, or does not fit the graph."""
+
+
+def _key(path) -> str:
+    parts = []
+    for p in path:
+        if isinstance(p, jax.tree_util.DictKey):
+            parts.append(str(p.key))
+        elif isinstance(p, jax.tree_util.GetAttrKey):
+            parts.append(p.name)
+        elif isinstance(p, jax.tree_util.SequenceKey):
+            parts.append(str(p.idx))
+        else:
+            parts.append(str(p).strip(".[]'"))
+    return ".".join(parts)
+
+
+def flatten(tree) -> dict[str, np.ndarray]:
+    """Array leaves of `tree` by dotted path (`decoder.blocks.layers.attn.q_proj.weight`)."""
+    leaves = jax.tree_util.tree_flatten_with_path(eqx.filter(tree, eqx.is_array))[0]
+    return {_key(path): np.asarray(leaf) for path, leaf in leaves}
+
+
+def unflatten(like, flat: dict[str, np.ndarray]):
+    """`like` with its array leaves replaced from `flat` (keys as `flatten` makes them)."""
+    params, static = eqx.partition(like, eqx.is_array)
+    paths, treedef = jax.tree_util.tree_flatten_with_path(params)
+    leaves = [jnp.asarray(flat[_key(p)], dtype=leaf.dtype) for p, leaf in paths]
+    return eqx.combine(jax.tree_util.tree_unflatten(treedef, leaves), static)
+
+
+def model_params(model) -> dict[str, np.ndarray]:
+    return flatten(model.pathways)
+
+
+def _write_dir(tmp: Path, files: dict[str, Any]) -> None:
+    tmp.mkdir(parents=True)
+    for name, content in files.items():
+        path = tmp / name
+        if name.endswith(".safetensors"):
+            save_file(content, str(path))
+        else:
+            path.write_text(content)
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+
+
+def save(
+    ckpt_root: Path,
+    step: int,
+    *,
+    params: dict[str, np.ndarray],
+    opt_state: dict[str, np.ndarray] | None,
+    state: dict[str, Any],
+    config: dict[str, Any],
+    keep: int,
+) -> Path:
+    """Write `ckpt_root/step-XXXXXXXX` atomically, then drop all but the newest `keep`."""
+    final = write(ckpt_root / f"step-{step:08d}", params=params, opt_state=opt_state, state={**state, "step": step}, config=config)
+    for stale in list_checkpoints(ckpt_root)[:-keep]:
+        shutil.rmtree(stale)
+    return final
+
+
+def write(final: Path, *, params, opt_state, state, config) -> Path:
+    """Write one checkpoint directory under a temporary name, then rename it into place."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    files: dict[str, Any] = {
+        "model.safetensors": params,
+        "state.json": json.dumps(state, indent=2),
+        "config.yaml": yaml.safe_dump(config, sort_keys=False),
+    }
+    if opt_state:
+        files["optimizer.safetensors"] = opt_state
+    _write_dir(tmp, files)
+    if final.exists():  # re-saving the same step (e.g. Ctrl-C right after a save)
+        old = final.parent / f".old-{final.name}-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)
+    return final
+
+
+def list_checkpoints(ckpt_root: Path) -> list[Path]:
+    """Complete checkpoints under `ckpt_root`, oldest first (temporary directories are ignored)."""
+    if not ckpt_root.is_dir():
+        return []
+    return sorted(p for p in ckpt_root.iterdir() if p.is_dir() and STEP_DIR.match(p.name))
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint directory, or the newest one of a run directory."""
+    path = Path(path)
+    if (path / "model.safetensors").exists() or (path / "state.json").exists():
+        return path
+    found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
+    if not found:
+        raise CheckpointError([Problem("", "no checkpoint here (expected model.safetensors, or a run directory with checkpoints/)", str(path))])
+    return found[-1]
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    path: Path
+    params: dict[str, np.ndarray]
+    state: dict[str, Any]
+    config: dict[str, Any]
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        file = self.path / "optimizer.safetensors"
+        return _load_tensors(file) if file.exists() else {}
+
+
+def _load_tensors(file: Path) -> dict[str, np.ndarray]:
+    if not file.exists():
+        raise CheckpointError([Problem("", "missing file", str(file))])
+    try:
+        return load_file(str(file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError([Problem("", f"cannot read (truncated or not safetensors): {exc}", str(file))]) from None
+
+
+def load(path: str | Path) -> Checkpoint:
+    """Read a checkpoint directory (or the newest checkpoint of a run directory)."""
+    path = resolve_checkpoint(path)
+    params = _load_tensors(path / "model.safetensors")
+    try:
+        state = json.loads((path / "state.json").read_text())
+        config = yaml.safe_load((path / "config.yaml").read_text())
+    except FileNotFoundError as exc:
+        raise CheckpointError([Problem("", "missing file", exc.filename)]) from None
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise CheckpointError([Problem("", f"unreadable checkpoint metadata: {exc}", str(path))]) from None
+    return Checkpoint(path, params, state, config)
+
+
+def load_into(model, params: dict[str, np.ndarray], trainable: set[str]) -> tuple[Any, list[str]]:
+    """Load checkpoint `params` into `model`, whose graph may differ from the checkpoint's.
+
+    Pathways in both load (every parameter must be present with the same shape).
+    A pathway with parameters that the checkpoint lacks keeps its fresh
+    initialisation only if it is being trained; otherwise that is an error.
+    Returns the model and notes for the user (fresh and unused pathways).
+    """
+    current = model_params(model)
+    by_pathway: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in current.items():
+        by_pathway.setdefault(key.split(".", 1)[0], {})[key] = value
+    in_ckpt = {k.split(".", 1)[0] for k in params}
+    problems, notes, merged = [], [], dict(current)
+    for name, own in by_pathway.items():
+        if name not in in_ckpt:
+            if name in trainable:
+                notes.append(f"pathway {name!r} is not in the checkpoint: freshly initialised (it is being trained)")
+            else:
+                problems.append(Problem(f"pathways.{name}", "not in the checkpoint and frozen: its weights would stay random (train it, or load a checkpoint that has it)"))
+            continue
+        for key, value in own.items():
+            if key not in params:
+                problems.append(Problem(f"pathways.{name}", f"parameter {key.split('.', 1)[1]!r} is missing from the checkpoint"))
+            elif params[key].shape != value.shape:
+                problems.append(
+                    Problem(f"pathways.{name}", f"parameter {key.split('.', 1)[1]!r}: checkpoint has shape {list(params[key].shape)}, the graph needs {list(value.shape)}")
+                )
+            else:
+                merged[key] = params[key]
+    unused = sorted(in_ckpt - set(by_pathway) - set(model.pathways))
+    if unused:
+        notes.append(f"checkpoint pathways not in this graph (not loaded): {', '.join(unused)}")
+    if problems:
+        raise CheckpointError(problems)
+    return eqx.tree_at(lambda m: m.pathways, model, unflatten(model.pathways, merged)), notes

@@ -1,0 +1,143 @@
+"""The training loop: steps, metrics.jsonl, progress, checkpoints, NaN and Ctrl-C handling."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import equinox as eqx
+import numpy as np
+import yaml
+
+from pathways._errors import PathwaysError, Problem
+from pathways.config import resolved_yaml
+from pathways.train import _checkpoint as ckpt
+from pathways.train._progress import Progress
+from pathways.train._run import Run
+
+
+class TrainingDiverged(PathwaysError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+    exit_code = 1
+
+
+class Interrupted(PathwaysError):
+    """Ctrl-C: a checkpoint was saved and the run can be resumed."""
+
+    exit_code = 130
+
+
+@dataclasses.dataclass
+class Result:
+    out: Path
+    steps: int
+    first_loss: float | None
+    last_loss: float | None
+    checkpoint: Path | None
+    trainable: object
+    opt_state: object
+
+
+def _truncate_metrics(path: Path, after_step: int) -> None:
+    """Drop metric lines past `after_step` (they belong to work that a resume will redo)."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= after_step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> Result:
+    """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
+    train = run.train
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(resolved_yaml(run.loaded), sort_keys=False))
+    metrics_path = out / "metrics.jsonl"
+    _truncate_metrics(metrics_path, start)
+    frozen = eqx.partition(run.model, run.spec)[1]
+    tokens_per_step = int(np.prod(next(iter(run.graph.batch.values())).shape[:1])) * _seq_len(run) * train.grad_accum
+    first = last = None
+    last_ckpt = None
+    step = start
+
+    def save(at: int) -> Path:
+        return ckpt.save(
+            out / "checkpoints",
+            at,
+            params=run.saved_params(trainable),
+            opt_state=ckpt.flatten(opt_state),
+            state=run.state(at),
+            config=resolved_yaml(run.loaded),
+            keep=train.keep_checkpoints,
+        )
+
+    bar = Progress(total=train.steps, start=start, enabled=progress)
+    window_start, window_steps = time.perf_counter(), 0
+    try:
+        with bar, metrics_path.open("a") as log:
+            while step < train.steps:
+                batch = run.batch(step)
+                new_trainable, new_opt_state, metrics = run.step_fn(frozen, trainable, opt_state, batch)
+                loss = float(metrics["loss"])
+                if not math.isfinite(loss):
+                    good = ckpt.list_checkpoints(out / "checkpoints")
+                    where = f"last good checkpoint: {good[-1]}" if good else "no checkpoint was saved yet"
+                    raise TrainingDiverged([Problem("", f"loss became {loss} at step {step + 1}; stopped ({where})", str(out))])
+                trainable, opt_state = new_trainable, new_opt_state
+                step += 1
+                window_steps += 1
+                first = loss if first is None else first
+                last = loss
+                if step % train.log_every == 0 or step == train.steps:
+                    elapsed = time.perf_counter() - window_start
+                    record = {
+                        "step": step,
+                        "loss": loss,
+                        "lr": float(run.schedule(step - 1)),
+                        "tokens_per_s": tokens_per_step * window_steps / max(elapsed, 1e-9),
+                        "grad_norm": float(metrics["grad_norm"]),
+                        **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
+                    }
+                    if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
+                        record["eval_loss"] = evaluate(run, trainable, frozen)
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.log(record)
+                    window_start, window_steps = time.perf_counter(), 0
+                bar.update(step, loss)
+                if step % train.checkpoint_every == 0 or step == train.steps:
+                    last_ckpt = save(step)
+    except KeyboardInterrupt:
+        last_ckpt = save(step)
+        raise Interrupted([Problem("", f"interrupted at step {step}: saved {last_ckpt}; resume with --resume", str(out))]) from None
+    return Result(out, step, first, last, last_ckpt, trainable, opt_state)
+
+
+def evaluate(run: Run, trainable, frozen, max_batches: int = 8) -> float:
+    """Mean loss over the first batches of the held-out split."""
+    n = min(max_batches, run.eval_batcher.per_epoch)
+    losses = [float(run.eval_fn(trainable, frozen, run.eval_batcher.batch_at(i))) for i in range(n)]
+    return float(np.mean(losses))
+
+
+def _seq_len(run: Run) -> int:
+    """Tokens per example for throughput: the last dim of the first integer batch field (1 if none)."""
+    for v in run.graph.batch.values():
+        if np.issubdtype(v.dtype, np.integer) and len(v.shape) == 2:
+            return v.shape[1]
+    return 1
+
+
+def print_counts(run: Run, file=sys.stdout) -> None:
+    """Trainable vs frozen parameters per pathway."""
+    counts = run.counts()
+    width = max(len(n) for n in counts)
+    print(f"{'pathway':<{width}}  {'trainable':>12}  {'frozen':>12}", file=file)
+    for name, (t, f) in counts.items():
+        print(f"{name:<{width}}  {t:>12,}  {f:>12,}", file=file)
+    tt, ff = sum(t for t, _ in counts.values()), sum(f for _, f in counts.values())
+    print(f"{'total':<{width}}  {tt:>12,}  {ff:>12,}", file=file)

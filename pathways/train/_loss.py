@@ -1,0 +1,44 @@
+"""Training objectives on the model's outputs."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import optax
+from jaxtyping import Array
+
+from pathways.config._schema import LossSpec
+
+PAD_ID = 0
+
+
+def next_token_loss(logits: Array, targets: Array) -> tuple[Array, Array]:
+    """Mean cross-entropy of predicting `targets[:, t+1]` from position `t`; returns (loss, token count).
+
+    `logits [B, S, V]` may cover a modality prefix (`S > T`): the text is the last `T` positions.
+    """
+    S, T = logits.shape[1], targets.shape[1]
+    pred = logits[:, S - T : S - 1].astype(jnp.float32)  # [B, T-1, V]
+    tgt = targets[:, 1:]  # [B, T-1]
+    mask = (tgt != PAD_ID).astype(jnp.float32)
+    ce = optax.softmax_cross_entropy_with_integer_labels(pred, tgt)
+    count = jnp.sum(mask)
+    return jnp.sum(ce * mask) / jnp.maximum(count, 1.0), count
+
+
+def classification_loss(logits: Array, targets: Array) -> tuple[Array, Array]:
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), targets)
+    return jnp.mean(ce), jnp.asarray(targets.shape[0], jnp.float32)
+
+
+LOSSES = {"next_token": next_token_loss, "classification": classification_loss}
+
+
+def total_loss(specs: list[LossSpec], outputs, batch) -> tuple[Array, dict[str, Array]]:
+    """Weighted sum of the configured losses, and each one by name (`loss/<logits>`)."""
+    total = jnp.zeros((), jnp.float32)
+    metrics = {}
+    for spec in specs:
+        loss, _ = LOSSES[spec.type](outputs[spec.logits], batch[spec.targets.removeprefix("batch.")])
+        metrics[f"loss/{spec.logits}"] = loss
+        total = total + spec.weight * loss
+    return total, metrics

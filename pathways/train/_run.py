@@ -1,0 +1,204 @@
+"""Set up a training run from a config: graph, data, initial weights, freezing, optimizer."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pathways._errors import ConfigError, Problem
+from pathways.config import LoadedConfig, load_config, resolved_yaml
+from pathways.config._schema import LoRASpec
+from pathways.data import Batcher, ByteTokenizer
+from pathways.graph import Graph, ResolvedGraph, build, resolve
+from pathways.plugins import adapter_registry, dataset_registry
+from pathways.train import _checkpoint as ckpt
+from pathways.train._optim import learning_rate, make_optimizer
+from pathways.train._partition import parameter_counts, trainable_spec
+from pathways.train._step import make_loss_fn, make_train_step
+
+
+@dataclasses.dataclass
+class Overrides:
+    """What the command line changes in the config's `train` section."""
+
+    steps: int | None = None
+    trainable: list[str] | None = None
+    lora_rank: int | None = None
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
+    spec = loaded.spec
+    if spec.train is None or spec.data is None:
+        missing = [s for s in ("data", "train") if getattr(spec, s) is None]
+        raise ConfigError([Problem(s, f"training needs a '{s}' section") for s in missing])
+    train = spec.train
+    if o.steps is not None:
+        train = train.model_copy(update={"steps": o.steps})
+    if o.trainable is not None:
+        train = train.model_copy(update={"trainable": o.trainable})
+    if o.lora_rank is not None:
+        names = train.trainable or []
+        if len(names) != 1:
+            raise ConfigError([Problem("--lora-rank", f"LoRA adapts exactly one pathway: give one --pathway (got {names or 'none'})")])
+        lora = train.lora.model_copy(update={"rank": o.lora_rank, "pathway": names[0]}) if train.lora else LoRASpec(pathway=names[0], rank=o.lora_rank)
+        train = train.model_copy(update={"lora": lora})
+    return dataclasses.replace(loaded, spec=spec.model_copy(update={"train": train}))
+
+
+def _check_losses(graph: ResolvedGraph) -> list[Problem]:
+    problems = []
+    for i, loss in enumerate(graph.loaded.spec.train.losses):
+        if loss.logits not in graph.values or loss.logits.startswith("batch."):
+            problems.append(Problem(f"train.losses.{i}.logits", f"{loss.logits!r} is not an output of any pathway"))
+        if not loss.targets.startswith("batch.") or loss.targets not in graph.values:
+            problems.append(Problem(f"train.losses.{i}.targets", f"{loss.targets!r} is not a batch field (batch.FIELD)"))
+    return problems
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything a training loop needs, built from a config (and optionally a checkpoint)."""
+
+    loaded: LoadedConfig
+    graph: ResolvedGraph
+    model: Graph  # full model (LoRA-wrapped where configured)
+    spec: Any  # trainable filter tree
+    batcher: Batcher
+    eval_batcher: Batcher | None
+    optimizer: Any
+    step_fn: Any
+    eval_fn: Any
+    schedule: Any
+    notes: list[str]
+    base_checkpoint: str | None
+
+    @property
+    def train(self):
+        return self.loaded.spec.train
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """(trainable, frozen) parameters per pathway, in execution order."""
+        counts = parameter_counts(self.model, self.spec)
+        return {name: counts[name] for name in self.graph.nodes}
+
+    def saved_params(self, trainable) -> dict[str, np.ndarray]:
+        """What a checkpoint stores: the whole model, or only the adapters of a LoRA run."""
+        if self.train.lora is None:
+            return ckpt.model_params(eqx.combine(trainable, eqx.partition(self.model, self.spec)[1]))
+        return ckpt.flatten(trainable.pathways)
+
+    def state(self, step: int) -> dict[str, Any]:
+        return {
+            "seed": self.train.seed,
+            "data_position": step * self.train.grad_accum,
+            "trainable": sorted(n for n, (t, _) in self.counts().items() if t),
+            "config_sha256": config_hash(resolved_yaml(self.loaded)),
+            "tokenizer": self.batcher.tokenizer.name,
+            "base_checkpoint": self.base_checkpoint,
+            "lora": self.train.lora.model_dump() if self.train.lora else None,
+        }
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        """Training batch of optimizer step `step`; `[grad_accum, B, ...]` when accumulating."""
+        k = self.train.grad_accum
+        if k == 1:
+            return self.batcher.batch_at(step)
+        micro = [self.batcher.batch_at(step * k + i) for i in range(k)]
+        return {name: np.stack([m[name] for m in micro]) for name in micro[0]}
+
+
+def _dataset(spec, config: dict) -> Any:
+    registry = dataset_registry()
+    if spec.data.dataset not in registry:
+        raise ConfigError([Problem("data.dataset", registry.unknown(spec.data.dataset))])
+    cls = registry.get(spec.data.dataset).cls
+    try:
+        return cls(cls.Config.model_validate(config))
+    except Exception as exc:  # pydantic errors, unreadable data
+        raise ConfigError([Problem("data.config", f"{type(exc).__name__}: {exc}")]) from None
+
+
+def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: set[str]) -> tuple[Graph, list[str], str]:
+    """Load a checkpoint's weights into `model` (a LoRA checkpoint brings its base and merges nothing)."""
+    c = ckpt.load(checkpoint)
+    if c.state.get("lora"):
+        raise ConfigError([Problem("--from", f"{c.path} holds LoRA adapters only: merge it first (`pathways lora-merge {c.path} --out DIR`)")])
+    model, notes = ckpt.load_into(model, c.params, trainable)
+    return model, notes, str(c.path)
+
+
+def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init_from: str | None = None, resume_from: Path | None = None) -> tuple[Run, Any, Any, int]:
+    """Build the run; returns it with the initial trainable half, optimizer state and start step."""
+    loaded = apply_overrides(load_config(config_path), overrides)
+    spec = loaded.spec
+    graph = resolve(loaded)
+    problems = _check_losses(graph)
+    if problems:
+        raise ConfigError(loaded.locate(problems))
+    graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in spec.train.losses)))
+    tokenizer = ByteTokenizer()
+    batcher = Batcher(_dataset(spec, spec.data.config), graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
+    eval_batcher = None
+    if spec.data.eval_config is not None:
+        eval_batcher = Batcher(_dataset(spec, spec.data.eval_config), graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
+
+    train = spec.train
+    key = jax.random.key(train.seed)
+    model = build(graph, key)
+    notes: list[str] = []
+    trainable_names = set(train.trainable or model.pathways)
+    base = None
+    if resume_from is not None:
+        state = json.loads((resume_from / "state.json").read_text())
+        base = state.get("base_checkpoint")
+        init_from = base if train.lora else None
+    if init_from is not None:
+        model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names)
+
+    if train.lora is not None:
+        if train.lora.pathway not in model.pathways:
+            raise ConfigError([Problem("train.lora.pathway", f"{train.lora.pathway!r} is not a pathway (pathways: {', '.join(model.pathways)})")])
+        lora = adapter_registry().get("lora").cls
+        name = train.lora.pathway
+        adapted = lora.apply(model.pathways[name], rank=train.lora.rank, alpha=train.lora.alpha, key=jax.random.fold_in(key, 7))
+        model = eqx.tree_at(lambda m: m.pathways[name], model, adapted)
+        fspec = jax.tree.map(lambda _: False, model)
+        fspec = eqx.tree_at(lambda s: s.pathways[name], fspec, lora.trainable(adapted))
+    else:
+        fspec = trainable_spec(model, train.trainable)
+
+    optimizer = make_optimizer(train)
+    trainable, frozen = eqx.partition(model, fspec)
+    opt_state = optimizer.init(eqx.filter(trainable, eqx.is_inexact_array))
+    start = 0
+    if resume_from is not None:
+        c = ckpt.load(resume_from)
+        if train.lora is None:
+            model, _ = ckpt.load_into(model, c.params, set())
+            trainable, frozen = eqx.partition(model, fspec)
+        else:
+            trainable = eqx.tree_at(lambda t: t.pathways, trainable, ckpt.unflatten(trainable.pathways, c.params))
+        opt_flat = c.optimizer_state()
+        if opt_flat:
+            opt_state = ckpt.unflatten(opt_state, opt_flat)
+        start = int(c.state["step"])
+        model = eqx.combine(trainable, frozen)
+
+    compute = jnp.bfloat16 if train.compute_dtype == "bfloat16" else jnp.float32
+    loss_fn = make_loss_fn(train.losses, compute)
+    step_fn = make_train_step(loss_fn, optimizer, grad_accum=train.grad_accum)
+    eval_fn = eqx.filter_jit(lambda trainable, frozen, batch: loss_fn(trainable, frozen, batch)[0])
+    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base)
+    return run, trainable, opt_state, start
