@@ -69,6 +69,54 @@ def test_hook_pathways_register_components(fixture_plugins):
     assert {registry.get(n).plugin for n in ("token_embedding", "vit_encoder", "gemma_decoder")} <= set(DEFAULT_PLUGINS)
 
 
+def test_hook_pathways_register_datasets(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "words_plugin").mkdir(parents=True)
+    (site / "words_plugin" / "__init__.py").write_text(textwrap.dedent("""\
+        import pathways
+        from pathways.data import Dataset
+
+        class Words(Dataset):
+            type_name = "words"
+            fields = {"text": "a word"}
+            def __len__(self):
+                return 3
+            def __getitem__(self, i):
+                return {"text": ["red", "green", "blue"][i]}
+
+        @pathways.hookimpl
+        def pathways_register_datasets():
+            return [Words]
+        """))
+    fake_distribution(site, "words_plugin", {"words": "words_plugin"})
+    monkeypatch.syspath_prepend(str(site))
+    from pathways.data import Dataset
+
+    registry = Registry(new_plugin_manager(), "pathways_register_datasets", Dataset, "dataset")
+    entry = registry.get("words")
+    assert entry.plugin == "words"
+    words = entry.cls(entry.cls.Config())
+    assert [words[i]["text"] for i in range(len(words))] == ["red", "green", "blue"]
+    assert registry.get("digits").plugin == "pathways.data.digits"
+
+
+def test_hook_pathways_register_adapters():
+    import jax
+
+    from pathways.nn import Linear
+    from pathways.plugins import adapter_registry
+
+    entry = adapter_registry().get("lora")
+    assert entry.plugin == "pathways.adapters.lora"
+    lin = Linear(4, 3, key=jax.random.key(0))
+    adapted = entry.cls.apply(lin, rank=2, alpha=4.0, key=jax.random.key(1))
+    x = jax.numpy.ones((5, 4))
+    # B starts at zero: the adapted layer computes what the base did; merging gives a plain Linear back.
+    assert (adapted(x) == lin(x)).all()
+    assert isinstance(entry.cls.merge(adapted), Linear)
+    assert sum(jax.tree.leaves(entry.cls.trainable(adapted))) == 2
+
+
 def test_builtins_are_plugins_like_any_other():
     pm = new_plugin_manager(entry_points=False)
     assert [name for name, _ in pm.list_name_plugin()] == list(DEFAULT_PLUGINS)
