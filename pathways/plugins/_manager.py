@@ -22,6 +22,11 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.components.decoder",
     "pathways.components.heads",
     "pathways.data.digits",
+    "pathways.data.easy_vqa",
+    "pathways.data.spoken_numbers",
+    "pathways.data.cldr",
+    "pathways.data.prose",
+    "pathways.data.wordnet",
     "pathways.adapters.lora",
 )
 

@@ -58,10 +58,23 @@ def flatten(tree) -> dict[str, np.ndarray]:
     return {_key(path): np.asarray(leaf) for path, leaf in leaves}
 
 
-def unflatten(like, flat: dict[str, np.ndarray]):
-    """`like` with its array leaves replaced from `flat` (keys as `flatten` makes them)."""
+def unflatten(like, flat: dict[str, np.ndarray], *, source: str | None = None):
+    """`like` with its array leaves replaced from `flat` (keys as `flatten` makes them).
+
+    Raises `CheckpointError` (naming `source`, the file `flat` came from) when an array is
+    missing or has another shape: `flat` was written for another tree.
+    """
     params, static = eqx.partition(like, eqx.is_array)
     paths, treedef = jax.tree_util.tree_flatten_with_path(params)
+    missing = [_key(p) for p, _ in paths if _key(p) not in flat]
+    wrong = [
+        f"{_key(p)!r} is {list(flat[_key(p)].shape)}, needs {list(leaf.shape)}"
+        for p, leaf in paths
+        if _key(p) in flat and flat[_key(p)].shape != leaf.shape
+    ]
+    if missing or wrong:
+        what = f"{len(missing)} arrays missing (first: {missing[0]!r})" if missing else f"shape mismatch: {wrong[0]}"
+        raise CheckpointError([Problem("", f"does not fit this run: {what}; was it written with other trainable pathways or another config?", source)])
     leaves = [jnp.asarray(flat[_key(p)], dtype=leaf.dtype) for p, leaf in paths]
     return eqx.combine(jax.tree_util.tree_unflatten(treedef, leaves), static)
 
@@ -93,6 +106,8 @@ def save(
     keep: int,
 ) -> Path:
     """Write `ckpt_root/step-XXXXXXXX` atomically, then drop all but the newest `keep`."""
+    for stale in ckpt_root.glob(".tmp-*") if ckpt_root.is_dir() else ():  # left by a crash mid-save
+        shutil.rmtree(stale, ignore_errors=True)
     final = write(ckpt_root / f"step-{step:08d}", params=params, opt_state=opt_state, state={**state, "step": step}, config=config)
     for stale in list_checkpoints(ckpt_root)[:-keep]:
         shutil.rmtree(stale)
@@ -149,8 +164,8 @@ class Checkpoint:
     config: dict[str, Any]
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
-        file = self.path / "optimizer.safetensors"
-        return _load_tensors(file) if file.exists() else {}
+        """The optimizer state arrays; a missing file is an error (every run that trains something writes one)."""
+        return _load_tensors(self.path / "optimizer.safetensors")
 
 
 def _load_tensors(file: Path) -> dict[str, np.ndarray]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import equinox as eqx
+import jax
 import numpy as np
 import yaml
 
@@ -41,6 +44,39 @@ class Result:
     checkpoint: Path | None
     trainable: object
     opt_state: object
+
+
+class _DeferInterrupt:
+    """Ctrl-C during training stops the loop at the next step boundary instead of inside a step.
+
+    A step's inputs are donated to it, so a `KeyboardInterrupt` raised while a step
+    runs (mostly while waiting for its loss) would leave no weights to save. A second
+    Ctrl-C raises at once. Only the main thread can install signal handlers; elsewhere
+    this does nothing.
+    """
+
+    def __enter__(self):
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step to save a checkpoint (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _deleted(tree) -> bool:
+    """Whether some array of `tree` was donated to a step that did not finish."""
+    return any(x.is_deleted() for x in jax.tree.leaves(eqx.filter(tree, eqx.is_array)) if isinstance(x, jax.Array))
 
 
 def _truncate_metrics(path: Path, after_step: int) -> None:
@@ -78,15 +114,19 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
     bar = Progress(total=train.steps, start=start, enabled=progress)
     window_start, window_steps = time.perf_counter(), 0
     try:
-        with bar, metrics_path.open("a") as log:
+        with bar, metrics_path.open("a") as log, _DeferInterrupt() as interrupt:
             while step < train.steps:
+                if interrupt.requested:
+                    raise KeyboardInterrupt
                 batch = run.batch(step)
                 new_trainable, new_opt_state, metrics = run.step_fn(frozen, trainable, opt_state, batch)
                 loss = float(metrics["loss"])
-                if not math.isfinite(loss):
+                grad_norm = float(metrics["grad_norm"])
+                if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                     good = ckpt.list_checkpoints(out / "checkpoints")
                     where = f"last good checkpoint: {good[-1]}" if good else "no checkpoint was saved yet"
-                    raise TrainingDiverged([Problem("", f"loss became {loss} at step {step + 1}; stopped ({where})", str(out))])
+                    what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {grad_norm}"
+                    raise TrainingDiverged([Problem("", f"{what} at step {step + 1}; stopped ({where})", str(out))])
                 trainable, opt_state = new_trainable, new_opt_state
                 step += 1
                 window_steps += 1
@@ -99,7 +139,7 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
                         "loss": loss,
                         "lr": float(run.schedule(step - 1)),
                         "tokens_per_s": tokens_per_step * window_steps / max(elapsed, 1e-9),
-                        "grad_norm": float(metrics["grad_norm"]),
+                        "grad_norm": grad_norm,
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
                     }
                     if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
@@ -112,6 +152,10 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
                 if step % train.checkpoint_every == 0 or step == train.steps:
                     last_ckpt = save(step)
     except KeyboardInterrupt:
+        if _deleted(trainable) or _deleted(opt_state):  # aborted inside a step (second Ctrl-C)
+            good = ckpt.list_checkpoints(out / "checkpoints")
+            where = f"resume from {good[-1]} with --resume" if good else "no checkpoint was saved"
+            raise Interrupted([Problem("", f"aborted during step {step + 1}: not saved; {where}", str(out))]) from None
         last_ckpt = save(step)
         raise Interrupted([Problem("", f"interrupted at step {step}: saved {last_ckpt}; resume with --resume", str(out))]) from None
     return Result(out, step, first, last, last_ckpt, trainable, opt_state)
@@ -132,8 +176,9 @@ def _seq_len(run: Run) -> int:
     return 1
 
 
-def print_counts(run: Run, file=sys.stdout) -> None:
-    """Trainable vs frozen parameters per pathway."""
+def print_counts(run: Run, file=None) -> None:
+    """Trainable vs frozen parameters per pathway (to `file`, default the current `sys.stdout`)."""
+    file = sys.stdout if file is None else file
     counts = run.counts()
     width = max(len(n) for n in counts)
     print(f"{'pathway':<{width}}  {'trainable':>12}  {'frozen':>12}", file=file)

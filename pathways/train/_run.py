@@ -185,14 +185,20 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     start = 0
     if resume_from is not None:
         c = ckpt.load(resume_from)
+        saved = set(c.state.get("trainable") or [])
+        now = {n for n, (t, _) in parameter_counts(model, fspec).items() if t}
+        if saved != now:
+            raise ckpt.CheckpointError(
+                [Problem("--resume", f"the run trained {sorted(saved)} but this command trains {sorted(now)}: resume with the same --pathway selection", str(c.path))]
+            )
         if train.lora is None:
             model, _ = ckpt.load_into(model, c.params, set())
             trainable, frozen = eqx.partition(model, fspec)
         else:
-            trainable = eqx.tree_at(lambda t: t.pathways, trainable, ckpt.unflatten(trainable.pathways, c.params))
-        opt_flat = c.optimizer_state()
-        if opt_flat:
-            opt_state = ckpt.unflatten(opt_state, opt_flat)
+            adapters = ckpt.unflatten(trainable.pathways, c.params, source=str(c.path / "model.safetensors"))
+            trainable = eqx.tree_at(lambda t: t.pathways, trainable, adapters)
+        if jax.tree.leaves(eqx.filter(opt_state, eqx.is_array)):  # without it a resumed run would not continue exactly
+            opt_state = ckpt.unflatten(opt_state, c.optimizer_state(), source=str(c.path / "optimizer.safetensors"))
         start = int(c.state["step"])
         model = eqx.combine(trainable, frozen)
 

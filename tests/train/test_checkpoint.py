@@ -1,0 +1,160 @@
+"""Checkpoints: atomic saves, pruning, clear errors for damaged files, loading into a changed graph."""
+
+from __future__ import annotations
+
+import shutil
+
+import jax
+import numpy as np
+import pytest
+from trainkit import cli, write_config
+
+from pathways.config import load_config
+from pathways.graph import build, resolve
+from pathways.train import CheckpointError, _checkpoint, list_checkpoints, load, load_into, save
+from pathways.train._checkpoint import model_params
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A freshly initialised tiny digits model (seed 1, so it differs from the trained base)."""
+    return build(resolve(load_config(write_config(tmp_path))), jax.random.key(1))
+
+
+def test_crash_during_save_keeps_the_previous_checkpoint(monkeypatch, tmp_path, base_run):
+    c = load(base_run)
+    root = tmp_path / "checkpoints"
+
+    def save_step(step):
+        return save(root, step, params=c.params, opt_state=c.optimizer_state(), state=c.state, config=c.config, keep=3)
+
+    previous = save_step(2)
+    real = _checkpoint.save_file
+
+    def crash(tensors, filename, *args, **kwargs):
+        real(tensors, filename, *args, **kwargs)
+        with open(filename, "r+b") as f:  # the disk filled up half-way through this file
+            f.truncate(f.seek(0, 2) // 2)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_checkpoint, "save_file", crash)
+    with pytest.raises(OSError, match="No space left"):
+        save_step(4)
+    monkeypatch.undo()
+
+    assert list_checkpoints(root) == [previous]  # the half-written directory is not a checkpoint
+    assert len(list(root.iterdir())) == 2  # it is there, but under a name that is not a checkpoint's
+    again = load(previous)
+    assert again.state["step"] == 2
+    assert all(np.array_equal(again.params[k], c.params[k]) for k in c.params)
+    assert load(tmp_path).path == previous  # a run directory resolves to its newest complete checkpoint
+    # The next save of that step succeeds over the leftover.
+    assert save_step(4) == root / "step-00000004"
+    assert list_checkpoints(root) == [previous, root / "step-00000004"]
+
+
+def test_keep_checkpoints_keeps_the_newest(capsys, tmp_path):
+    config = write_config(tmp_path, steps=5, checkpoint_every=1, keep_checkpoints=2)
+    code, _, err = cli(capsys, "train", config, "--out", tmp_path / "run", "--no-progress")
+    assert code == 0, err
+    found = list_checkpoints(tmp_path / "run" / "checkpoints")
+    assert [p.name for p in found] == ["step-00000004", "step-00000005"]
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000004", "step-00000005"]
+
+
+def damaged_copy(base_run, tmp_path, file: str, how: str):
+    target = tmp_path / "damaged"
+    shutil.copytree(base_run / "checkpoints" / "step-00000004", target)
+    path = target / file
+    if how == "truncate":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        path.unlink()
+    return target, path
+
+
+@pytest.mark.parametrize(
+    "file, how",
+    [("model.safetensors", "truncate"), ("model.safetensors", "delete"), ("state.json", "delete"), ("config.yaml", "delete")],
+)
+def test_damaged_checkpoint_is_a_clear_error(capsys, tmp_path, base_run, file, how):
+    target, path = damaged_copy(base_run, tmp_path, file, how)
+    with pytest.raises(CheckpointError) as info:
+        load(target)
+    assert str(path) in str(info.value)
+    code, out, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "image", "--from", target, "--out", tmp_path / "ft")
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith(f"error: {path}")
+    assert len(err.splitlines()) == 1
+
+
+def test_resume_with_a_damaged_or_missing_optimizer_state_is_an_error(capsys, tmp_path, base_run):
+    # Without the optimizer state a resumed run silently restarts Adam's moments: not the run it claims to continue.
+    config = write_config(tmp_path)
+    for how in ("truncate", "delete"):
+        run = tmp_path / how
+        shutil.copytree(base_run, run)
+        path = run / "checkpoints" / "step-00000004" / "optimizer.safetensors"
+        if how == "truncate":
+            path.write_bytes(path.read_bytes()[:100])
+        else:
+            path.unlink()
+        code, _, err = cli(capsys, "train", config, "--out", run, "--resume", "--steps", 6, "--no-progress")
+        assert code == 2, how
+        assert err.startswith(f"error: {path}"), err
+
+
+def test_resume_with_other_trainable_pathways_is_an_error(capsys, tmp_path, base_run):
+    config = write_config(tmp_path)
+    run = tmp_path / "run"
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "image", "--from", base_run, "--out", run, "--steps", 2, "--no-progress")
+    assert code == 0, err
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "decoder", "--from", base_run, "--out", run, "--resume", "--steps", 4)
+    assert code == 2
+    assert "Traceback" not in err
+    assert "step-00000002: --resume: the run trained ['image'] but this command trains ['decoder']" in err
+
+
+def test_load_into_new_trained_pathway_starts_fresh(fresh, base_run):
+    params = {k: v for k, v in load(base_run).params.items() if not k.startswith("image.")}
+    model, notes = load_into(fresh, params, {"image"})
+    assert notes == ["pathway 'image' is not in the checkpoint: freshly initialised (it is being trained)"]
+    loaded, initial = model_params(model), model_params(fresh)
+    for k, v in loaded.items():
+        expected = initial[k] if k.startswith("image.") else params[k]
+        assert np.array_equal(v, expected), k
+
+
+def test_load_into_new_frozen_pathway_is_an_error(fresh, base_run):
+    params = {k: v for k, v in load(base_run).params.items() if not k.startswith("image.")}
+    with pytest.raises(CheckpointError) as info:
+        load_into(fresh, params, {"decoder"})
+    [problem] = info.value.problems
+    assert problem.where == "pathways.image"
+    assert "not in the checkpoint and frozen" in problem.message
+
+
+def test_load_into_shape_mismatch_names_pathway_parameter_and_shapes(fresh, base_run):
+    params = dict(load(base_run).params)
+    params["decoder.final_norm.weight"] = np.zeros(48, np.float32)
+    with pytest.raises(CheckpointError) as info:
+        load_into(fresh, params, set())
+    [problem] = info.value.problems
+    assert problem.where == "pathways.decoder"
+    assert problem.message == "parameter 'final_norm.weight': checkpoint has shape [48], the graph needs [32]"
+
+
+def test_load_into_missing_parameter_is_an_error(fresh, base_run):
+    params = dict(load(base_run).params)
+    del params["decoder.final_norm.weight"]
+    with pytest.raises(CheckpointError, match="parameter 'final_norm.weight' is missing from the checkpoint"):
+        load_into(fresh, params, {"decoder"})
+
+
+def test_load_into_reports_checkpoint_pathways_not_in_the_graph(fresh, base_run):
+    params = {**load(base_run).params, "audio.proj.weight": np.zeros((4, 4), np.float32)}
+    model, notes = load_into(fresh, params, set())
+    assert notes == ["checkpoint pathways not in this graph (not loaded): audio"]
+    assert all(np.array_equal(v, params[k]) for k, v in model_params(model).items())

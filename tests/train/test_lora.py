@@ -1,0 +1,93 @@
+"""LoRA fine-tuning: only adapters train and are saved; merging gives a plain checkpoint with the same outputs."""
+
+from __future__ import annotations
+
+import json
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from trainkit import cli, write_config
+
+from pathways.config import load_config
+from pathways.graph import build, random_batch, resolve
+from pathways.train import list_checkpoints, load, load_into
+from pathways.train._checkpoint import model_params
+from pathways.train._merge import load_lora_model
+
+LORA_TRAIN = {"optimizer": {"lr": 0.05, "weight_decay": 0.0}}  # a large lr, so that the adapters move visibly in 4 steps
+
+
+@pytest.fixture(scope="module")
+def lora_run(tmp_path_factory, base_run):
+    from pathways.cli import main
+
+    root = tmp_path_factory.mktemp("lora")
+    config = write_config(root, **LORA_TRAIN)
+    code = main(["finetune", str(config), "--pathway", "decoder", "--lora-rank", "4", "--from", str(base_run), "--out", str(root / "run"), "--no-progress"])
+    assert code == 0
+    return root / "run"
+
+
+def test_lora_trains_and_saves_only_adapters(lora_run, base_run):
+    newest = list_checkpoints(lora_run / "checkpoints")[-1]
+    saved = load_file(str(newest / "model.safetensors"))
+    assert saved and all(k.startswith("decoder.") and k.endswith((".lora_a", ".lora_b")) for k in saved)
+    assert {k.rsplit(".", 1)[1] for k in saved} == {"lora_a", "lora_b"}
+    assert any(np.abs(v).max() > 0 for k, v in saved.items() if k.endswith("lora_b"))  # B starts at zero: it trained
+    opt_leaves = [k for k in load_file(str(newest / "optimizer.safetensors")) if ".pathways." in k]
+    assert opt_leaves and all(k.endswith((".lora_a", ".lora_b")) for k in opt_leaves)
+    state = json.loads((newest / "state.json").read_text())
+    assert state["lora"] == {"pathway": "decoder", "rank": 4, "alpha": 16.0}
+    assert state["base_checkpoint"] == str(list_checkpoints(base_run / "checkpoints")[-1])
+
+    # The adapted model is the untouched base plus the adapters.
+    model, _, _ = load_lora_model(lora_run)
+    flat = model_params(model)
+    base = load(base_run).params
+    for k, v in base.items():
+        key = k.replace(".weight", ".base.weight") if k.startswith("decoder.") and "norm" not in k else k
+        assert np.array_equal(flat[key], v), k
+
+
+def test_lora_checkpoint_cannot_seed_a_finetune_unmerged(capsys, tmp_path, lora_run):
+    code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "image", "--from", lora_run, "--out", tmp_path / "ft")
+    assert code == 2
+    assert "holds LoRA adapters only: merge it first" in err
+
+
+def test_lora_merge_gives_the_same_logits(capsys, tmp_path, lora_run, base_run):
+    code, out, err = cli(capsys, "lora-merge", lora_run, "--out", tmp_path / "merged")
+    assert code == 0, err
+    merged = load(tmp_path / "merged")
+    assert not any("lora" in k for k in merged.params)
+    assert merged.state["lora"] is None
+
+    adapted, _, _ = load_lora_model(lora_run)
+    graph = resolve(load_config(tmp_path / "merged" / "config.yaml"))
+    plain, notes = load_into(build(graph, jax.random.key(3)), merged.params, set())
+    assert notes == []
+    base = load(base_run).params
+    assert not np.array_equal(merged.params["decoder.blocks.layers.attn.q_proj.weight"], base["decoder.blocks.layers.attn.q_proj.weight"])
+
+    batch = random_batch(graph, jax.random.key(4))
+    forward = eqx.filter_jit(lambda model, batch: model(batch)["lm_head.logits"])
+    want, got = np.asarray(forward(adapted, batch)), np.asarray(forward(plain, batch))
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+    # The adapters matter: the base model alone gives other logits.
+    base_model, _ = load_into(build(graph, jax.random.key(3)), base, set())
+    assert not np.allclose(np.asarray(forward(base_model, batch)), want, atol=1e-3)
+
+
+def test_lora_resume_continues_exactly(capsys, tmp_path, lora_run, base_run):
+    config = write_config(tmp_path, **LORA_TRAIN)
+    args = ("finetune", config, "--pathway", "decoder", "--lora-rank", 4, "--from", base_run, "--out", tmp_path / "run", "--no-progress")
+    assert cli(capsys, *args, "--steps", 2)[0] == 0
+    code, _, err = cli(capsys, *args, "--resume")
+    assert code == 0, err
+    want = load_file(str(list_checkpoints(lora_run / "checkpoints")[-1] / "model.safetensors"))
+    got = load_file(str(list_checkpoints(tmp_path / "run" / "checkpoints")[-1] / "model.safetensors"))
+    assert sorted(got) == sorted(want)
+    assert all(np.array_equal(got[k], want[k]) for k in want)
