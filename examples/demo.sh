@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo behind `make demo` (a few minutes on 2 cores):
 #  1. validate every example config and run one forward pass of the multimodal ones;
-#  2. train a small image+text model on scikit-learn's handwritten digits;
+#  2. train the SentencePiece tokenizer the digits model uses (check it reproduces the
+#     committed one), then a small image+text model on scikit-learn's handwritten digits;
 #  3. fine-tune only its image pathway from that checkpoint, and show that the
 #     loss fell and that no other pathway moved.
 set -euo pipefail
@@ -19,6 +20,11 @@ for config in examples/image_text.yaml examples/audio_text.yaml examples/late_fu
   pathways inspect "$config"
   pathways forward "$config"
 done
+
+echo; echo "== train the tokenizer (SentencePiece, on the English prose shipped in the package) =="
+pathways tokenizer train --input pathways/data/files/botchan.txt --vocab-size 512 --out "$OUT/tokenizer/english"
+cmp "$OUT/tokenizer/english.model" examples/tokenizers/english.model && echo "identical to examples/tokenizers/english.model, which examples/digits.yaml names"
+pathways tokenizer stats "$OUT/tokenizer/english.model"
 
 echo; echo "== train an image+text model on digits (examples/digits.yaml) =="
 pathways train examples/digits.yaml --out "$OUT/base" --steps 300

@@ -43,7 +43,6 @@ class DataSpec(_Strict):
     config: dict[str, Any] = pydantic.Field({}, description="the dataset's own config (split, ...)")
     eval_config: dict[str, Any] | None = pydantic.Field(None, description="dataset config for held-out loss (e.g. {split: test})")
     fields: dict[str, str] = pydantic.Field(description="batch field -> record field; strings feeding int fields are tokenized")
-    tokenizer: Literal["bytes"] = "bytes"
 
 
 class OptimizerSpec(_Strict):
@@ -117,6 +116,11 @@ class ModelConfig(_Strict):
     remove: list[str] = pydantic.Field([], description="pathways of the base config to drop")
     name: str = "model"
     description: str = ""
+    tokenizer: str | None = pydantic.Field(
+        None,
+        description="`bytes`, or a SentencePiece .model file (path relative to this config file); "
+        "every pathway config's vocab_size must match its vocabulary",
+    )
     dims: dict[str, pydantic.PositiveInt] = pydantic.Field(
         {}, description="sizes of the symbolic dimensions used in batch shapes (e.g. B, T), for validation"
     )

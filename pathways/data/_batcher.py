@@ -70,6 +70,8 @@ class Batcher:
                     raise ConfigError([Problem(f"data.fields.{name}", f"record {first_index + i} has no field {source!r}")])
                 v = rec[source]
                 if isinstance(v, str) and np.issubdtype(spec.dtype, np.integer):
+                    if self.tokenizer is None:
+                        raise ConfigError([Problem("tokenizer", f"batch.{name} is text ({source!r}) to tokenize: name a tokenizer (`tokenizer: bytes` or a .model path)")])
                     v = self.tokenizer.pad(self.tokenizer.encode(v), spec.shape[-1])
                 values.append(np.asarray(v, dtype=spec.dtype))
             arr = np.stack(values)

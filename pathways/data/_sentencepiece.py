@@ -87,6 +87,11 @@ class SentencePieceTokenizer:
     def __repr__(self) -> str:
         return f"SentencePieceTokenizer({str(self.path)!r}, vocab_size={self.vocab_size})"
 
+    @property
+    def identity(self) -> dict:
+        """What a checkpoint records to know which tokenizer its embeddings belong to."""
+        return {"type": "sentencepiece", "vocab_size": self.vocab_size, "sha256": self.sha256, "file": self.path.name}
+
     def encode(self, text: str, *, bos: bool = True, eos: bool = True) -> list[int]:
         ids = self._sp.encode(text, out_type=int)
         return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])

@@ -16,6 +16,11 @@ class ByteTokenizer:
     vocab_size = 256 + 3
     name = "bytes"
 
+    @property
+    def identity(self) -> dict:
+        """What a checkpoint records to know which tokenizer its embeddings belong to."""
+        return {"type": "bytes", "vocab_size": self.vocab_size}
+
     def encode(self, text: str, *, bos: bool = True, eos: bool = True) -> list[int]:
         ids = [b + self.offset for b in text.encode("utf-8")]
         return ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])

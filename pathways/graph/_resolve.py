@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import graphlib
 import zlib
+from pathlib import Path
 from typing import Any
 
 import equinox as eqx
@@ -50,6 +51,7 @@ class ResolvedGraph:
     nodes: dict[str, Node]  # in topological order
     values: dict[str, jax.ShapeDtypeStruct]  # "batch.x" / "node.port" -> abstract value
     outputs: tuple[str, ...]
+    tokenizer: Any = None  # ByteTokenizer / SentencePieceTokenizer, when the config names one
 
     @property
     def batch(self) -> dict[str, jax.ShapeDtypeStruct]:
@@ -148,6 +150,29 @@ def _batch_values(spec) -> tuple[dict[str, jax.ShapeDtypeStruct], list[Problem]]
     return values, problems
 
 
+def _tokenizer(loaded: LoadedConfig, nodes: dict[str, Node]) -> tuple[Any, list[Problem]]:
+    """Load the config's tokenizer and check every `vocab_size` in a pathway config against it."""
+    from pathways.data import TokenizerError, load_tokenizer
+
+    spec = loaded.spec.tokenizer
+    if spec is None:
+        return None, []
+    mark = loaded.marks.get(("tokenizer",))
+    base_dir = Path(mark.file).parent if mark else Path(loaded.path).parent
+    try:
+        tok = load_tokenizer(spec, base_dir)
+    except TokenizerError as exc:
+        return None, [Problem("tokenizer", p.message + (f" ({p.file})" if p.file else "")) for p in exc.problems]
+    problems = []
+    for name, node in nodes.items():
+        vocab = getattr(node.cfg, "vocab_size", None)
+        if vocab is not None and vocab != tok.vocab_size:
+            problems.append(
+                Problem(f"pathways.{name}.config.vocab_size", f"{vocab} does not match the tokenizer's vocabulary of {tok.vocab_size} ({tok.name})")
+            )
+    return tok, problems
+
+
 def _propagate(order, nodes, values) -> list[Problem]:
     """Check every edge's shape and dtype, then abstractly evaluate each node."""
     problems = []
@@ -204,6 +229,8 @@ def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedG
     spec = loaded.spec
     registry = component_registry() if registry is None else registry
     nodes, problems = _resolve_nodes(spec, registry)
+    tokenizer, tok_problems = _tokenizer(loaded, nodes)
+    problems += tok_problems
     deps, edge_problems = _check_edges(spec, nodes)
     problems += edge_problems
     values, batch_problems = _batch_values(spec)
@@ -220,7 +247,7 @@ def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedG
     outputs = _outputs(spec, nodes, values, problems)
     if problems:
         raise ConfigError(loaded.locate(problems))
-    return ResolvedGraph(loaded, {n: nodes[n] for n in order}, values, outputs)
+    return ResolvedGraph(loaded, {n: nodes[n] for n in order}, values, outputs, tokenizer)
 
 
 def _outputs(spec, nodes, values, problems) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ A checkpoint is a directory:
     optimizer.safetensors   optimizer state of the trainable parameters (absent where nothing is trained)
     state.json              step, seed, data position, trainable pathways, config hash, tokenizer, base checkpoint
     config.yaml             the fully resolved config
+    tokenizer.model         the SentencePiece model the run used (absent for the byte tokenizer)
 
 It is written under a temporary name and renamed into place, so a crash during
 a save leaves the previous checkpoint intact.
@@ -89,6 +90,8 @@ def _write_dir(tmp: Path, files: dict[str, Any]) -> None:
         path = tmp / name
         if name.endswith(".safetensors"):
             save_file(content, str(path))
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
         else:
             path.write_text(content)
         with open(path, "rb") as f:
@@ -104,17 +107,18 @@ def save(
     state: dict[str, Any],
     config: dict[str, Any],
     keep: int,
+    extra: dict[str, bytes] | None = None,
 ) -> Path:
     """Write `ckpt_root/step-XXXXXXXX` atomically, then drop all but the newest `keep`."""
     for stale in ckpt_root.glob(".tmp-*") if ckpt_root.is_dir() else ():  # left by a crash mid-save
         shutil.rmtree(stale, ignore_errors=True)
-    final = write(ckpt_root / f"step-{step:08d}", params=params, opt_state=opt_state, state={**state, "step": step}, config=config)
+    final = write(ckpt_root / f"step-{step:08d}", params=params, opt_state=opt_state, state={**state, "step": step}, config=config, extra=extra)
     for stale in list_checkpoints(ckpt_root)[:-keep]:
         shutil.rmtree(stale)
     return final
 
 
-def write(final: Path, *, params, opt_state, state, config) -> Path:
+def write(final: Path, *, params, opt_state, state, config, extra: dict[str, bytes] | None = None) -> Path:
     """Write one checkpoint directory under a temporary name, then rename it into place."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
@@ -127,6 +131,7 @@ def write(final: Path, *, params, opt_state, state, config) -> Path:
     }
     if opt_state:
         files["optimizer.safetensors"] = opt_state
+    files.update(extra or {})
     _write_dir(tmp, files)
     if final.exists():  # re-saving the same step (e.g. Ctrl-C right after a save)
         old = final.parent / f".old-{final.name}-{os.getpid()}"

@@ -17,7 +17,6 @@ import numpy as np
 import yaml
 
 from pathways._errors import PathwaysError, Problem
-from pathways.config import resolved_yaml
 from pathways.train import _checkpoint as ckpt
 from pathways.train._progress import Progress
 from pathways.train._run import Run
@@ -91,7 +90,7 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
     """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
     train = run.train
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(resolved_yaml(run.loaded), sort_keys=False))
+    (out / "config.yaml").write_text(yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False))
     metrics_path = out / "metrics.jsonl"
     _truncate_metrics(metrics_path, start)
     frozen = eqx.partition(run.model, run.spec)[1]
@@ -107,8 +106,9 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
             params=run.saved_params(trainable),
             opt_state=ckpt.flatten(opt_state),
             state=run.state(at),
-            config=resolved_yaml(run.loaded),
+            config=run.config(in_checkpoint=True),
             keep=train.keep_checkpoints,
+            extra=run.extra_files(),
         )
 
     bar = Progress(total=train.steps, start=start, enabled=progress)

@@ -43,6 +43,8 @@ def merge_lora(path: str | Path, out: str | Path) -> Path:
     config = dict(c.config)
     config["train"] = {k: v for k, v in (config.get("train") or {}).items() if k != "lora"}
     state = {"step": c.state["step"], "merged_from": str(c.path), "base_checkpoint": None, "lora": None, "tokenizer": c.state.get("tokenizer")}
-    return ckpt.write(Path(out), params=ckpt.model_params(merged), opt_state=None, state=state, config=config)
+    tokenizer = c.path / "tokenizer.model"
+    extra = {"tokenizer.model": tokenizer.read_bytes()} if tokenizer.exists() else None
+    return ckpt.write(Path(out), params=ckpt.model_params(merged), opt_state=None, state=state, config=config, extra=extra)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from pathways._errors import ConfigError, Problem
 from pathways.config import LoadedConfig, load_config, resolved_yaml
 from pathways.config._schema import LoRASpec
-from pathways.data import Batcher, ByteTokenizer
+from pathways.data import Batcher
 from pathways.graph import Graph, ResolvedGraph, build, resolve
 from pathways.plugins import adapter_registry, dataset_registry
 from pathways.train import _checkpoint as ckpt
@@ -104,11 +104,24 @@ class Run:
             "seed": self.train.seed,
             "data_position": step * self.train.grad_accum,
             "trainable": sorted(n for n, (t, _) in self.counts().items() if t),
-            "config_sha256": config_hash(resolved_yaml(self.loaded)),
-            "tokenizer": self.batcher.tokenizer.name,
+            "config_sha256": config_hash(self.config(in_checkpoint=True)),
+            "tokenizer": self.graph.tokenizer.identity if self.graph.tokenizer else None,
             "base_checkpoint": self.base_checkpoint,
             "lora": self.train.lora.model_dump() if self.train.lora else None,
         }
+
+    def config(self, *, in_checkpoint: bool) -> dict[str, Any]:
+        """The resolved config; its tokenizer path points at the checkpoint's copy, or is made absolute."""
+        config = resolved_yaml(self.loaded)
+        tok = self.graph.tokenizer
+        if getattr(tok, "path", None):
+            config["tokenizer"] = "tokenizer.model" if in_checkpoint else str(tok.path.resolve())
+        return config
+
+    def extra_files(self) -> dict[str, bytes]:
+        """Files a checkpoint carries besides tensors: the SentencePiece model, so it is self-contained."""
+        tok = self.graph.tokenizer
+        return {"tokenizer.model": tok.path.read_bytes()} if getattr(tok, "path", None) else {}
 
     def batch(self, step: int) -> dict[str, np.ndarray]:
         """Training batch of optimizer step `step`; `[grad_accum, B, ...]` when accumulating."""
@@ -130,9 +143,26 @@ def _dataset(spec, config: dict) -> Any:
         raise ConfigError([Problem("data.config", f"{type(exc).__name__}: {exc}")]) from None
 
 
-def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: set[str]) -> tuple[Graph, list[str], str]:
+def check_tokenizer(c: ckpt.Checkpoint, tokenizer) -> None:
+    """A checkpoint's embeddings only make sense with the tokenizer it was trained with."""
+    saved = c.state.get("tokenizer")
+    now = tokenizer.identity if tokenizer is not None else None
+    if saved and now and saved != now:
+        raise ckpt.CheckpointError(
+            [Problem("tokenizer", f"the checkpoint was trained with tokenizer {_describe(saved)}, the config names {_describe(now)}", str(c.path))]
+        )
+
+
+def _describe(identity: dict) -> str:
+    if identity.get("type") == "sentencepiece":
+        return f"{identity.get('file')} (sentencepiece, vocab {identity['vocab_size']}, sha256 {identity['sha256'][:12]})"
+    return f"{identity.get('type')} (vocab {identity.get('vocab_size')})"
+
+
+def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: set[str], tokenizer=None) -> tuple[Graph, list[str], str]:
     """Load a checkpoint's weights into `model` (a LoRA checkpoint brings its base and merges nothing)."""
     c = ckpt.load(checkpoint)
+    check_tokenizer(c, tokenizer)
     if c.state.get("lora"):
         raise ConfigError([Problem("--from", f"{c.path} holds LoRA adapters only: merge it first (`pathways lora-merge {c.path} --out DIR`)")])
     model, notes = ckpt.load_into(model, c.params, trainable)
@@ -148,7 +178,7 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     if problems:
         raise ConfigError(loaded.locate(problems))
     graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in spec.train.losses)))
-    tokenizer = ByteTokenizer()
+    tokenizer = graph.tokenizer
     batcher = Batcher(_dataset(spec, spec.data.config), graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
     eval_batcher = None
     if spec.data.eval_config is not None:
@@ -165,7 +195,7 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
         base = state.get("base_checkpoint")
         init_from = base if train.lora else None
     if init_from is not None:
-        model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names)
+        model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names, graph.tokenizer)
 
     if train.lora is not None:
         if train.lora.pathway not in model.pathways:
@@ -185,6 +215,7 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     start = 0
     if resume_from is not None:
         c = ckpt.load(resume_from)
+        check_tokenizer(c, graph.tokenizer)
         saved = set(c.state.get("trainable") or [])
         now = {n for n, (t, _) in parameter_counts(model, fspec).items() if t}
         if saved != now:

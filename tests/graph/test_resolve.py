@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,25 @@ pathways:
     info = pathways.graph.summarize(graph)
     assert time.perf_counter() - start < 60
     assert info["total_params"] > 90e9
+
+
+def test_vocab_size_checked_against_the_tokenizer(write_yaml):
+    text = "tokenizer: bytes\n" + HEADER + TEXT + "  head:\n    type: lm_head\n    config: {vocab_size: 64, width: 16, tied: true}\n    inputs: {x: text.embeddings, embedding: text.table}\n"
+    msgs = errors(write_yaml, text)
+    assert msgs == [
+        "pathways.text.config.vocab_size: 64 does not match the tokenizer's vocabulary of 259 (bytes)",
+        "pathways.head.config.vocab_size: 64 does not match the tokenizer's vocabulary of 259 (bytes)",
+    ]
+
+
+def test_tokenizer_path_is_relative_to_the_config_and_must_be_a_model(write_yaml, tmp_path):
+    (tmp_path / "junk.model").write_text("not a model")
+    msgs = errors(write_yaml, "tokenizer: junk.model\n" + HEADER + TEXT)
+    assert len(msgs) == 1 and msgs[0].startswith("tokenizer: not a SentencePiece model") and "junk.model" in msgs[0]
+    msgs = errors(write_yaml, "tokenizer: missing.model\n" + HEADER + TEXT)
+    assert msgs[0].startswith("tokenizer: no such file")
+
+
+def test_sentencepiece_tokenizer_from_examples_validates():
+    graph = pathways.validate(Path(__file__).resolve().parents[2] / "examples" / "digits.yaml")
+    assert graph.tokenizer.vocab_size == 512 and graph.tokenizer.identity["type"] == "sentencepiece"

@@ -13,6 +13,7 @@ from pathways.cli import main
 # examples/digits.yaml, shrunk so that a step compiles and runs in well under a second on 2 CPU cores.
 TINY_DIGITS = """\
 name: tiny-digits
+tokenizer: bytes
 dims: {B: 8, T: 24}
 batch:
   tokens: {shape: [B, T], dtype: int32}
@@ -54,6 +55,7 @@ train:
 # examples/digits_text_lm.yaml, shrunk the same way: the base that a grown model extends.
 TINY_TEXT_LM = """\
 name: tiny-text-lm
+tokenizer: bytes
 dims: {B: 8, T: 24}
 batch:
   tokens: {shape: [B, T], dtype: int32}
