@@ -48,6 +48,7 @@ class AudioEncoder(Component):
         mlp_dim: pydantic.PositiveInt = 2048
         out_dim: pydantic.PositiveInt
         remat: bool = False
+        scan_layers: bool = pydantic.Field(True, description="lax.scan over layers (fast compile); false unrolls them (faster steps on CPU)")
 
         @pydantic.model_validator(mode="after")
         def _check(self):
@@ -89,7 +90,7 @@ class AudioEncoder(Component):
         k1, k2, kb, kp = jr.split(key, 4)
         self.conv1 = Conv1d(cfg.num_mels, cfg.width, 3, stride=1, key=k1)
         self.conv2 = Conv1d(cfg.width, cfg.width, 3, stride=2, key=k2)
-        self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, key=kb)
+        self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, scan=cfg.scan_layers, key=kb)
         self.norm = LayerNorm(cfg.width)
         self.proj = Linear(cfg.width, cfg.out_dim, key=kp)
         self.frontend = (

@@ -67,6 +67,7 @@ class GemmaDecoder(Component):
         cross_attention_every: pydantic.PositiveInt | None = None
         context_dim: pydantic.PositiveInt | None = None
         remat: bool = False
+        scan_layers: bool = pydantic.Field(True, description="lax.scan over layers (fast compile); false unrolls them (faster steps on CPU)")
 
         @pydantic.model_validator(mode="after")
         def _check(self):
@@ -99,14 +100,14 @@ class GemmaDecoder(Component):
 
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         kb, kc = jr.split(key)
-        self.blocks = Stack(lambda k: DecoderBlock(cfg, key=k), cfg.depth, remat=cfg.remat, key=kb)
+        self.blocks = Stack(lambda k: DecoderBlock(cfg, key=k), cfg.depth, remat=cfg.remat, scan=cfg.scan_layers, key=kb)
         self.every = cfg.cross_attention_every
         self.cross = None
         if self.every:
             make = lambda k: GatedCrossAttention(  # noqa: E731
                 cfg.width, cfg.context_dim or cfg.width, cfg.heads, cfg.kv_heads, cfg.head_dim, cfg.mlp_dim, key=k
             )
-            self.cross = Stack(make, cfg.depth // self.every, remat=cfg.remat, key=kc)
+            self.cross = Stack(make, cfg.depth // self.every, remat=cfg.remat, scan=cfg.scan_layers, key=kc)
         self.final_norm = RMSNorm(cfg.width, eps=cfg.norm_eps)
 
     def __call__(
@@ -149,7 +150,7 @@ class GemmaDecoder(Component):
 
         if self.blocks.remat:
             group = jax.checkpoint(group)
-        x, _ = jax.lax.scan(group, x, (cross_params, block_params))
+        x, _ = jax.lax.scan(group, x, (cross_params, block_params), unroll=not self.blocks.scan)
         return x
 
 

@@ -39,6 +39,7 @@ class ViTEncoder(Component):
         out_dim: pydantic.PositiveInt
         position_embedding: Literal["learned", "sincos2d"] = "learned"
         remat: bool = False
+        scan_layers: bool = pydantic.Field(True, description="lax.scan over layers (fast compile); false unrolls them (faster steps on CPU)")
 
         @pydantic.model_validator(mode="after")
         def _check(self):
@@ -77,7 +78,7 @@ class ViTEncoder(Component):
         n = self.grid[0] * self.grid[1]
         self.patch_embed = Linear(cfg.patch * cfg.patch * cfg.channels, cfg.width, use_bias=True, key=kp)
         self.position = 0.02 * jr.normal(kpos, (n, cfg.width)) if cfg.position_embedding == "learned" else None
-        self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, key=kb)
+        self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, scan=cfg.scan_layers, key=kb)
         self.norm = LayerNorm(cfg.width)
         self.proj = Linear(cfg.width, cfg.out_dim, key=ko)
 

@@ -61,4 +61,11 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         trainable = eqx.apply_updates(trainable, updates)
         return trainable, opt_state, {"loss": loss, "grad_norm": _global_norm(grads), **metrics}
 
-    return eqx.filter_jit(step, donate="all-except-first")
+    # Donate the trainable parameters and optimizer state (they are replaced), never the
+    # frozen half or the batch, which callers may reuse: both travel in the first argument.
+    jitted = eqx.filter_jit(lambda fixed, trainable, opt_state: step(fixed[0], trainable, opt_state, fixed[1]), donate="all-except-first")
+
+    def train_step(frozen, trainable, opt_state, batch):
+        return jitted((frozen, batch), trainable, opt_state)
+
+    return train_step

@@ -345,3 +345,11 @@ def test_ports_follow_cross_attention(key):
     cross_in, _ = GemmaDecoder.ports(GemmaDecoder.Config(**GQA, cross_attention_every=1, context_dim=6))
     assert cross_in["context"].shape == ("B", "N", 6)
     assert cross_in["context_mask"].optional
+
+
+def test_unrolled_layers_compute_the_same_as_scanned(key):
+    cfg = dict(width=32, depth=3, heads=4, kv_heads=2, head_dim=8, mlp_dim=64)
+    scanned = GemmaDecoder(GemmaDecoder.Config(**cfg), key=key)
+    unrolled = GemmaDecoder(GemmaDecoder.Config(**cfg, scan_layers=False), key=key)
+    x = jax.random.normal(jax.random.key(5), (2, 7, 32))
+    np.testing.assert_allclose(np.asarray(unrolled(x=x)["x"]), np.asarray(scanned(x=x)["x"]), rtol=1e-5, atol=1e-5)

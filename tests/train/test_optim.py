@@ -137,3 +137,29 @@ def test_bfloat16_compute_keeps_float32_master_weights(tmp_path, text_lm):
     dtypes = {x.dtype for x in jax.tree.leaves(eqx.filter(result.trainable, eqx.is_inexact_array))}
     assert dtypes == {jnp.dtype(jnp.float32)}
     assert {x.dtype for x in jax.tree.leaves(result.opt_state) if jnp.issubdtype(x.dtype, jnp.floating)} == {jnp.dtype(jnp.float32)}
+
+
+def test_train_step_leaves_frozen_half_and_batch_usable():
+    """Only trainable parameters and optimizer state are donated: a device batch can be reused."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from pathways.nn import Linear
+    from pathways.train import make_train_step
+
+    model = (Linear(3, 2, key=jax.random.key(0)), Linear(2, 1, key=jax.random.key(1)))
+    trainable, frozen = eqx.partition(model, (jax.tree.map(eqx.is_array, model[0]), jax.tree.map(lambda _: False, model[1])))
+    opt = optax.sgd(0.1)
+    opt_state = opt.init(eqx.filter(trainable, eqx.is_inexact_array))
+
+    def loss_fn(t, f, batch):
+        a, b = eqx.combine(t, f)
+        return jnp.mean(b(a(batch["x"])) ** 2), {}
+
+    step = make_train_step(loss_fn, opt)
+    batch = {"x": jnp.ones((4, 3))}
+    trainable, opt_state, _ = step(frozen, trainable, opt_state, batch)
+    trainable, opt_state, _ = step(frozen, trainable, opt_state, batch)  # same batch and frozen half again
+    assert not batch["x"].is_deleted() and not frozen[1].weight.is_deleted()
