@@ -33,8 +33,23 @@ class DecoderBlock(eqx.Module):
     def __call__(
         self, x: Float[Array, "B T D"], *, mask: Bool[Array, "B T T"], positions: Int[Array, "B T"]
     ) -> Float[Array, "B T D"]:
-        x = x + self.attn(self.attn_norm(x), mask=mask, positions=positions)
-        return x + self.mlp(self.mlp_norm(x))
+        return self.prefill(x, mask=mask, positions=positions)[0]
+
+    def prefill(self, x, *, mask, positions):
+        """The block on a whole sequence, also returning its keys and values `[B, T, K, hd]` for a cache."""
+        h = self.attn_norm(x)
+        k, v = self.attn.keys_values(h, positions)
+        x = x + self.attn.attend(self.attn.queries(h, positions), k, v, mask)
+        return x + self.mlp(self.mlp_norm(x)), (k, v)
+
+    def decode(self, x, *, cache: tuple[Array, Array], valid, index, position):
+        """One new token per row: `x [B, 1, D]` written into the cache at `index [B]`, attending to `valid [B, M]`."""
+        h = self.attn_norm(x)
+        k, v = self.attn.keys_values(h, position[:, None])
+        write = jax.vmap(lambda c, u, i: jax.lax.dynamic_update_slice_in_dim(c, u, i, axis=0))
+        cache_k, cache_v = write(cache[0], k, index), write(cache[1], v, index)
+        x = x + self.attn.attend(self.attn.queries(h, position[:, None]), cache_k, cache_v, valid[:, None, :])
+        return x + self.mlp(self.mlp_norm(x)), (cache_k, cache_v)
 
 
 class GemmaDecoder(Component):
@@ -132,6 +147,58 @@ class GemmaDecoder(Component):
         else:
             x = self._with_cross_attention(x, mask, positions, context, context_mask)
         return {"x": self.final_norm(x)}
+
+    # ---- key/value-cache decoding (used by pathways.generate) -------------------------
+
+    def _layers(self) -> list[tuple[GatedCrossAttention | None, DecoderBlock]]:
+        """Each block, led by its cross-attention block where one runs before it (unstacked)."""
+        unstack = lambda stack, i: eqx.combine(  # noqa: E731
+            jax.tree.map(lambda a: a[i], eqx.filter(stack.layers, eqx.is_array)), eqx.filter(stack.layers, eqx.is_array, inverse=True)
+        )
+        out = []
+        for i in range(self.blocks.num):
+            cross = unstack(self.cross, i // self.every) if self.cross is not None and i % self.every == 0 else None
+            out.append((cross, unstack(self.blocks, i)))
+        return out
+
+    def prefill(self, *, cache_len: int, x, mask=None, positions=None, token_mask=None, context=None, context_mask=None):
+        """Run the prompt (`x [B, T, D]`, inputs as in `__call__`) and return `(x, cache)`.
+
+        The cache holds each block's keys and values padded to `cache_len`
+        positions, `valid [B, cache_len]` (keys that may be attended), and the
+        cross-attention keys/values of `context`, computed once.
+        """
+        B, T, _ = x.shape
+        if mask is None:
+            mask = causal_mask(B, T)
+        valid = jnp.ones((B, T), bool) if token_mask is None else token_mask
+        if token_mask is not None:
+            mask = mask & token_mask[:, None, :]
+        if positions is None:
+            positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
+        pad = lambda a: jnp.pad(a, [(0, 0), (0, cache_len - T)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
+        kv, cross_kv = [], []
+        for cross, block in self._layers():
+            if cross is not None:
+                ckv = cross.context_keys_values(context)
+                cross_kv.append(ckv)
+                x = cross(x, context_kv=ckv, context_mask=context_mask)
+            x, (k, v) = block.prefill(x, mask=mask, positions=positions)
+            kv.append((pad(k), pad(v)))
+        cache = {"kv": kv, "cross_kv": cross_kv, "valid": pad(valid), "context_mask": context_mask}
+        return self.final_norm(x), cache
+
+    def decode(self, *, x, cache, index, position):
+        """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`."""
+        valid = cache["valid"].at[jnp.arange(x.shape[0]), index].set(True)
+        kv, cross_i = [], 0
+        for (cross, block), layer_kv in zip(self._layers(), cache["kv"]):
+            if cross is not None:
+                x = cross(x, context_kv=cache["cross_kv"][cross_i], context_mask=cache["context_mask"])
+                cross_i += 1
+            x, layer_kv = block.decode(x, cache=layer_kv, valid=valid, index=index, position=position)
+            kv.append(layer_kv)
+        return self.final_norm(x), {**cache, "kv": kv, "valid": valid}
 
     def _with_cross_attention(self, x, mask, positions, context, context_mask):
         """Scan over groups of `every` blocks, each group led by one gated cross-attention block."""

@@ -138,6 +138,14 @@ class LateFusion(Component):
     def __call__(self, *, x, context, context_mask=None) -> dict[str, Array]:
         return {"x": self.block(x, context=context, context_mask=context_mask)}
 
+    def context_keys_values(self, context):
+        """Cross-attention keys/values of `context`: computed once per prompt when generating."""
+        return self.block.context_keys_values(context)
+
+    def decode(self, *, x, context_kv, context_mask=None) -> Array:
+        """The block on new tokens `x [B, 1, D]` with precomputed context keys/values."""
+        return self.block(x, context_kv=context_kv, context_mask=context_mask)
+
 
 @hookimpl
 def pathways_register_components():

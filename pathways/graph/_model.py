@@ -29,14 +29,23 @@ class Graph(eqx.Module):
     outputs: tuple[str, ...] = eqx.field(static=True)
 
     def __call__(self, batch: Mapping[str, Array]) -> dict[str, Array]:
+        values = self.evaluate(batch)
+        return {out: values[out] for out in self.outputs}
+
+    def evaluate(self, batch: Mapping[str, Array], *, skip: frozenset[str] = frozenset()) -> dict[str, Array]:
+        """Every value of the graph (`batch.FIELD` and `PATHWAY.PORT`), leaving out the `skip` pathways.
+
+        Pathways downstream of a skipped one are skipped too (generation uses
+        this to run the encoders once and drive the decoder itself).
+        """
         values: dict[str, Array] = {f"batch.{k}": v for k, v in batch.items()}
         for name, wiring in self.plan:
-            kwargs = {
-                port: tuple(values[r] for r in ref) if isinstance(ref, tuple) else values[ref] for port, ref in wiring
-            }
+            if name in skip or any(r not in values for _, ref in wiring for r in (ref if isinstance(ref, tuple) else (ref,))):
+                continue
+            kwargs = {port: tuple(values[r] for r in ref) if isinstance(ref, tuple) else values[ref] for port, ref in wiring}
             for port, value in self.pathways[name](**kwargs).items():
                 values[f"{name}.{port}"] = value
-        return {out: values[out] for out in self.outputs}
+        return values
 
 
 def build(graph: ResolvedGraph, key: PRNGKeyArray) -> Graph:

@@ -89,16 +89,34 @@ class Attention(eqx.Module):
         B, T, _ = x.shape
         src = x if context is None else context
         S = src.shape[1]
-        K, G, hd = self.num_kv_heads, self.num_heads // self.num_kv_heads, self.head_dim
-        q = self.q_proj(x).reshape(B, T, K * G, hd)
-        k = self.k_proj(src).reshape(B, S, K, hd)
-        v = self.v_proj(src).reshape(B, S, K, hd)
         if self.rope_base is not None:
             if positions is None:
                 positions = jnp.broadcast_to(jnp.arange(T), (B, T))
             if context_positions is None:
                 context_positions = positions if context is None else jnp.broadcast_to(jnp.arange(S), (B, S))
+        k, v = self.keys_values(src, context_positions)
+        return self.attend(self.queries(x, positions), k, v, mask)
+
+    def queries(self, x: Float[Array, "B T D"], positions: Int[Array, "B T"] | None) -> Float[Array, "B T K G hd"]:
+        """Projected (and, with RoPE, rotated) queries, grouped by key/value head."""
+        B, T, _ = x.shape
+        K, G, hd = self.num_kv_heads, self.num_heads // self.num_kv_heads, self.head_dim
+        q = self.q_proj(x).reshape(B, T, K * G, hd)
+        if self.rope_base is not None:
             q = apply_rope(q, positions, base=self.rope_base)
-            k = apply_rope(k, context_positions, base=self.rope_base)
-        out = dot_product_attention(q.reshape(B, T, K, G, hd), k, v, mask)
+        return q.reshape(B, T, K, G, hd)
+
+    def keys_values(self, src: Float[Array, "B S Dc"], positions: Int[Array, "B S"] | None) -> tuple[Array, Array]:
+        """Projected keys (rotated with RoPE) and values `[B, S, K, hd]`: what a KV cache stores."""
+        B, S, _ = src.shape
+        k = self.k_proj(src).reshape(B, S, self.num_kv_heads, self.head_dim)
+        v = self.v_proj(src).reshape(B, S, self.num_kv_heads, self.head_dim)
+        if self.rope_base is not None:
+            k = apply_rope(k, positions, base=self.rope_base)
+        return k, v
+
+    def attend(self, q: Float[Array, "B T K G hd"], k, v, mask: Bool[Array, "B T S"] | None) -> Float[Array, "B T D"]:
+        """Attention of grouped queries over keys/values, then the output projection."""
+        B, T, K, G, hd = q.shape
+        out = dot_product_attention(q, k, v, mask)
         return self.o_proj(out.reshape(B, T, K * G * hd))

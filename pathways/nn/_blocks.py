@@ -70,12 +70,20 @@ class GatedCrossAttention(eqx.Module):
         self,
         x: Float[Array, "B T D"],
         *,
-        context: Float[Array, "B S Dc"],
+        context: Float[Array, "B S Dc"] | None = None,
         context_mask: Bool[Array, "B S"] | None = None,
+        context_kv: tuple[Array, Array] | None = None,
     ) -> Float[Array, "B T D"]:
+        """`context_kv` (from `context_keys_values`) replaces `context` when decoding step by step."""
+        k, v = self.context_keys_values(context) if context_kv is None else context_kv
         mask = None if context_mask is None else key_padding_mask(context_mask, x.shape[1])
-        x = x + jnp.tanh(self.attn_gate).astype(x.dtype) * self.attn(self.attn_norm(x), context=context, mask=mask)
+        attn = self.attn.attend(self.attn.queries(self.attn_norm(x), None), k, v, mask)
+        x = x + jnp.tanh(self.attn_gate).astype(x.dtype) * attn
         return x + jnp.tanh(self.mlp_gate).astype(x.dtype) * self.mlp(self.mlp_norm(x))
+
+    def context_keys_values(self, context: Float[Array, "B S Dc"]) -> tuple[Array, Array]:
+        """Keys and values of the context: computed once per prompt when generating."""
+        return self.attn.keys_values(context, None)
 
 
 def key_padding_mask(valid: Bool[Array, "B S"], num_queries: int) -> Bool[Array, "B T S"]:

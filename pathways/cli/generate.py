@@ -1,0 +1,47 @@
+"""`pathways generate CHECKPOINT --prompt TEXT`: decode text with a key/value cache."""
+
+from __future__ import annotations
+
+from pathways.cli._output import print_json
+from pathways.generate import Generator, Sampling
+from pathways.generate._generator import GenerateError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate text from a checkpoint (KV-cache decoding; image/audio prompts)",
+        description="Load CHECKPOINT (a checkpoint or run directory; LoRA checkpoints bring their base) and "
+        "continue each --prompt. The whole prompt, modality prefix included, is prefilled in one pass, then "
+        "tokens are decoded one at a time with a key/value cache. Greedy by default; --temperature > 0 samples, "
+        "optionally restricted by --top-k / --top-p. Images are resized (bilinear) to the image encoder's size; "
+        "audio must be a PCM WAV at the audio encoder's sample rate, no longer than its input.",
+    )
+    p.add_argument("checkpoint", help="checkpoint or run directory")
+    p.add_argument("--prompt", action="append", required=True, help="prompt text (repeat for a batch)")
+    p.add_argument("--image", action="append", help="image file for the prompt(s) (one, or one per prompt)")
+    p.add_argument("--audio", action="append", help="WAV file for the prompt(s) (one, or one per prompt)")
+    p.add_argument("--max-new-tokens", type=int, default=32, help="tokens to generate (default 32)")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default)")
+    p.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
+    p.add_argument("--top-p", type=float, help="sample among the likeliest tokens covering probability p")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    try:
+        sampling = Sampling(args.temperature, args.top_k, args.top_p)
+    except ValueError as exc:
+        raise GenerateError(str(exc)) from None
+    gen = Generator.from_checkpoint(args.checkpoint)
+    images = args.image[0] if args.image and len(args.image) == 1 else args.image
+    audio = args.audio[0] if args.audio and len(args.audio) == 1 else args.audio
+    out = gen.generate(args.prompt, images=images, audio=audio, max_new_tokens=args.max_new_tokens, sampling=sampling, seed=args.seed)
+    if args.json:
+        print_json([{"prompt": p, "completion": g.text, "tokens": g.tokens} for p, g in zip(args.prompt, out)])
+    else:
+        for p, g in zip(args.prompt, out):
+            print(f"{p}{g.text}")
+    return 0

@@ -1,0 +1,90 @@
+"""Autoregressive decoding of a composed graph, with and without a key/value cache.
+
+Prompts are right-padded; each row writes its next token at its own cache slot,
+so batched prompts of different lengths decode together. Everything that does
+not depend on the tokens (image and audio encoders) runs once, in the prefill,
+together with the whole prompt (modality prefix included) in one pass.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from pathways.generate._plan import DecodePlan
+from pathways.generate._sampling import Sampling, sample
+from pathways.graph import Graph
+
+
+def _inputs(model: Graph, name: str, values: dict) -> dict:
+    return {port: values[ref] for port, ref in dict(model.plan)[name] if isinstance(ref, str) and ref in values}
+
+
+def _valid(plan: DecodePlan, values: dict) -> jax.Array:
+    """Which prompt positions hold real tokens (the keys a new token may attend to)."""
+    if plan.fusion_type == "early_fusion":
+        return values[f"{plan.fusion}.token_mask"]
+    return values[f"{plan.text}.mask"]
+
+
+@functools.partial(eqx.filter_jit, donate="none")
+def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Array, *, plan: DecodePlan, max_new: int, sampling: Sampling, eos_id: int, pad_id: int) -> jax.Array:
+    """`[B, max_new]` new tokens (pad after each row's end-of-sequence), decoded with a KV cache."""
+    values = model.evaluate(batch, skip=plan.skip)
+    decoder, head, text = model.pathways[plan.decoder], model.pathways[plan.head], model.pathways[plan.text]
+    dec_in = _inputs(model, plan.decoder, values)
+    head_in = {k: v for k, v in _inputs(model, plan.head, values).items() if k != "x"}
+    B, S = dec_in["x"].shape[:2]
+    prefix = S - batch[plan.tokens].shape[1]  # early-fusion modality prefix (0 otherwise)
+    x, cache = decoder.prefill(cache_len=S + max_new, **dec_in)
+    valid = _valid(plan, values)
+    cache["valid"] = jnp.pad(valid, [(0, 0), (0, max_new)])
+    rows = jnp.arange(B)
+    logits = head(x=x[rows, prefix + lengths - 1][:, None], **head_in)["logits"][:, 0]  # [B, V]
+    late = None
+    if plan.fusion_type == "late_fusion":
+        f_in = _inputs(model, plan.fusion, values)
+        late = (model.pathways[plan.fusion].context_keys_values(f_in["context"]), f_in.get("context_mask"))
+
+    key, sub = jax.random.split(key)
+    first = sample(logits, sub, sampling)
+
+    def step(carry, _):
+        cache, tok, index, pos, done, key = carry
+        out = jnp.where(done, pad_id, tok)
+        done = done | (tok == eos_id)
+        x = text(tokens=tok[:, None])["embeddings"]  # [B, 1, D]
+        if late is not None:
+            x = model.pathways[plan.fusion].decode(x=x, context_kv=late[0], context_mask=late[1])
+        x, cache = decoder.decode(x=x, cache=cache, index=index, position=pos)
+        logits = head(x=x, **head_in)["logits"][:, 0]
+        key, sub = jax.random.split(key)
+        return (cache, sample(logits, sub, sampling), index + 1, pos + 1, done, key), out
+
+    start = (cache, first, prefix + lengths, jnp.sum(valid, axis=1).astype(jnp.int32), jnp.zeros(B, bool), key)
+    _, tokens = jax.lax.scan(step, start, None, length=max_new)
+    return tokens.T  # [B, max_new]
+
+
+@functools.partial(eqx.filter_jit, donate="none")
+def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, plan: DecodePlan, max_new: int, eos_id: int, pad_id: int) -> jax.Array:
+    """Greedy decoding that recomputes the whole graph on the whole sequence at every step (the reference)."""
+    prompt = batch[plan.tokens]
+    B, Tp = prompt.shape
+    buffer = jnp.pad(prompt, [(0, 0), (0, max_new)], constant_values=pad_id)
+    rows = jnp.arange(B)
+
+    def step(i, carry):
+        buffer, out, done = carry
+        logits = model.evaluate({**batch, plan.tokens: buffer})[f"{plan.head}.logits"]  # [B, S, V]
+        prefix = logits.shape[1] - buffer.shape[1]
+        tok = jnp.argmax(logits[rows, prefix + lengths + i - 1], axis=-1).astype(buffer.dtype)
+        out = out.at[:, i].set(jnp.where(done, pad_id, tok))
+        done = done | (tok == eos_id)
+        return buffer.at[rows, lengths + i].set(tok), out, done
+
+    init = (buffer, jnp.full((B, max_new), pad_id, buffer.dtype), jnp.zeros(B, bool))
+    return jax.lax.fori_loop(0, max_new, step, init)[1]

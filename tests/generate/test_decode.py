@@ -1,0 +1,102 @@
+"""KV-cache decoding gives exactly the tokens of full recomputation, for every fusion style."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import pathways
+from pathways.generate import GenerateError, Generator, Sampling, plan_decoding, sample
+from pathways.graph import random_batch
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def generator(name: str, **tweaks) -> Generator:
+    graph = pathways.validate(EXAMPLES / name)
+    model = pathways.build(graph, jax.random.key(1))
+    # Open the late-fusion gates so cross-attention really contributes.
+    model = jax.tree.map(lambda x: x + 0.5 if getattr(x, "shape", None) == () and x.dtype == jnp.float32 else x, model)
+    from pathways.data import ByteTokenizer
+
+    return Generator(model, graph, graph.tokenizer or ByteTokenizer())
+
+
+def media(gen: Generator, n: int) -> dict:
+    batch = random_batch(gen.graph, jax.random.key(2))
+    out = {}
+    for field, (role, _) in gen.media.items():
+        if role in ("image", "audio"):
+            out[role + ("s" if role == "image" else "")] = [np.asarray(batch[field][i % batch[field].shape[0]]) for i in range(n)]
+    return {"images": out.get("images"), "audio": out.get("audio")}
+
+
+PROMPTS = ["The cat", "A much longer prompt than the first one", "x"]
+
+
+@pytest.mark.parametrize("example", ["text_lm_bytes", "digits.yaml", "late_fusion_bytes", "audio_text_bytes"])
+def test_cached_greedy_equals_full_recomputation(example, tmp_path):
+    if example.endswith("_bytes"):  # the shape examples, with the byte tokenizer and its vocabulary
+        src = (EXAMPLES / (example.removesuffix("_bytes") + ".yaml")).read_text().replace("vocab_size: 4096", "vocab_size: 259")
+        (tmp_path / "c.yaml").write_text("tokenizer: bytes\n" + src.replace("T: 32}", "T: 64}"))
+        graph = pathways.validate(tmp_path / "c.yaml")
+        model = pathways.build(graph, jax.random.key(1))
+        model = jax.tree.map(lambda x: x + 0.5 if getattr(x, "shape", None) == () and x.dtype == jnp.float32 else x, model)
+        gen = Generator(model, graph, graph.tokenizer)
+        prompts = PROMPTS
+    else:
+        gen = generator(example)
+        prompts = ["a", "a handwritten"]
+    n = 8 if gen.context >= 48 else 4
+    kw = media(gen, len(prompts))
+    cached = gen.generate(prompts, max_new_tokens=n, **kw)
+    full = gen.generate(prompts, max_new_tokens=n, use_cache=False, **kw)
+    assert [g.tokens for g in cached] == [g.tokens for g in full]
+    assert all(len(g.tokens) > 0 for g in cached)
+
+
+def test_batched_rows_decode_as_they_would_alone():
+    gen = generator("digits.yaml")
+    from pathways.data.digits import Digits
+
+    recs = [Digits(Digits.Config(split="test"))[i] for i in range(2)]
+    both = gen.generate(["a", "a hand"], images=[r["image"] for r in recs], max_new_tokens=4)
+    alone = [gen.generate([p], images=[r["image"]], max_new_tokens=4)[0] for p, r in zip(["a", "a hand"], recs)]
+    assert [g.tokens for g in both] == [g.tokens for g in alone]
+
+
+def test_plan_finds_the_token_path():
+    plan = plan_decoding(pathways.validate(EXAMPLES / "late_fusion.yaml"))
+    assert (plan.tokens, plan.text, plan.fusion, plan.fusion_type, plan.decoder, plan.head) == (
+        "tokens", "text", "fusion", "late_fusion", "decoder", "lm_head"
+    )
+    assert plan_decoding(pathways.validate(EXAMPLES / "image_text.yaml")).fusion_type == "early_fusion"
+
+
+def test_bad_requests_are_clear_errors():
+    gen = generator("digits.yaml")
+    with pytest.raises(GenerateError, match="must be at least 1"):
+        gen.generate(["a"], images=[np.zeros((8, 8, 1))], max_new_tokens=0)
+    with pytest.raises(GenerateError, match="exceed the model's context of 16"):
+        gen.generate(["a very long prompt indeed, far too long"], images=[np.zeros((8, 8, 1))], max_new_tokens=4)
+    with pytest.raises(GenerateError, match=r"this model reads an image \(batch.image\): give --image"):
+        gen.generate(["a"], max_new_tokens=2)
+    with pytest.raises(GenerateError, match="this model has no audio input"):
+        gen.generate(["a"], images=[np.zeros((8, 8, 1))], audio=[np.zeros(16000)], max_new_tokens=2)
+
+
+def test_sampling_rules():
+    logits = jnp.log(jnp.array([[0.5, 0.3, 0.15, 0.05]]))
+    keys = jax.random.split(jax.random.key(0), 400)
+    draw = lambda s: np.array([int(sample(logits, k, s)[0]) for k in keys])  # noqa: E731
+    assert int(sample(logits, keys[0], Sampling())[0]) == 0  # greedy
+    assert set(draw(Sampling(1.0, top_k=2))) == {0, 1}
+    assert set(draw(Sampling(1.0, top_p=0.7))) == {0, 1}  # 0.5 + 0.3 reaches 0.7
+    assert set(draw(Sampling(1.0, top_p=0.5))) == {0}
+    assert len(set(draw(Sampling(1.0)))) == 4
+    with pytest.raises(ValueError):
+        Sampling(-1.0)
