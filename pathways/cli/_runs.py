@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pathways._errors import PathwaysError, Problem
+from pathways.parallel import Cluster, initialize
 from pathways.train import Overrides, fit, list_checkpoints, prepare, print_counts
 
 
@@ -18,12 +19,24 @@ def add_run_arguments(p) -> None:
     mode.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     mode.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a live progress bar")
+    dist = p.add_argument_group("multi-process (jax.distributed); also from PATHWAYS_COORDINATOR, PATHWAYS_NUM_PROCESSES, PATHWAYS_PROCESS_ID")
+    dist.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0 (every process gives the same)")
+    dist.add_argument("--num-processes", type=int, metavar="N", help="processes in the run")
+    dist.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1; process 0 writes the run directory")
+    dist.add_argument("--coordinator-timeout", type=int, metavar="S", help="seconds to wait for the others (default 60)")
 
 
 def execute(args, overrides: Overrides, *, init_from: str | None = None) -> int:
+    cluster = Cluster.from_args(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
+    if cluster is not None:
+        initialize(cluster)  # before any other JAX call
     out = Path(args.out)
     resume_from = None
-    if out.exists() and any(out.iterdir()):
+    follower = cluster is not None and cluster.process_id != 0  # process 0 owns the run directory
+    if follower:
+        if args.resume:
+            resume_from = list_checkpoints(out / "checkpoints")[-1]
+    elif out.exists() and any(out.iterdir()):
         if args.overwrite:
             shutil.rmtree(out)
         elif args.resume:

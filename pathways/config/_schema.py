@@ -109,6 +109,20 @@ class TrainSpec(_Strict):
     keep_checkpoints: pydantic.PositiveInt = 3
 
 
+class PartitionRule(_Strict):
+    """Split parameters whose `<pathway>.<path>` matches `match` (a regex) as `spec` says, per trailing dimension."""
+
+    match: str
+    spec: list[Literal["data", "fsdp", "tensor"] | None]
+
+
+class MeshSpec(_Strict):
+    """The device mesh: axis sizes (`-1` for the rest of the devices) and partition rules before the defaults."""
+
+    axes: dict[str, int] = pydantic.Field({"data": -1}, description="data / fsdp / tensor sizes; their product is the device count")
+    rules: list[PartitionRule] = pydantic.Field([], description="override the default partition rules (first match wins)")
+
+
 class ModelConfig(_Strict):
     """A Pathways model config file."""
 
@@ -126,6 +140,7 @@ class ModelConfig(_Strict):
     )
     batch: dict[str, FieldSpec] = pydantic.Field(description="fields every batch holds, with shapes and dtypes")
     pathways: dict[str, PathwaySpec] = pydantic.Field(description="the graph's nodes, by name")
+    mesh: MeshSpec | None = pydantic.Field(None, description="shard parameters and batches over a device mesh")
     data: DataSpec | None = pydantic.Field(None, description="training data (needed by `pathways train`)")
     train: TrainSpec | None = pydantic.Field(None, description="training settings (needed by `pathways train`)")
     outputs: list[str] | None = pydantic.Field(

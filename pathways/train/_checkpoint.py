@@ -55,8 +55,10 @@ def _key(path) -> str:
 
 def flatten(tree) -> dict[str, np.ndarray]:
     """Array leaves of `tree` by dotted path (`decoder.blocks.layers.attn.q_proj.weight`)."""
+    from pathways.parallel import to_host  # gathers shards held by other processes
+
     leaves = jax.tree_util.tree_flatten_with_path(eqx.filter(tree, eqx.is_array))[0]
-    return {_key(path): np.asarray(leaf) for path, leaf in leaves}
+    return {_key(path): to_host(leaf) for path, leaf in leaves}
 
 
 def unflatten(like, flat: dict[str, np.ndarray], *, source: str | None = None):

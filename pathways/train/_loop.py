@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -89,10 +90,12 @@ def _truncate_metrics(path: Path, after_step: int) -> None:
 def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> Result:
     """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
     train = run.train
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False))
-    metrics_path = out / "metrics.jsonl"
-    _truncate_metrics(metrics_path, start)
+    primary = jax.process_index() == 0  # in a multi-process run only process 0 writes files
+    metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
+    if primary:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False))
+        _truncate_metrics(metrics_path, start)
     frozen = eqx.partition(run.model, run.spec)[1]
     tokens_per_step = int(np.prod(next(iter(run.graph.batch.values())).shape[:1])) * _seq_len(run) * train.grad_accum
     first = last = None
@@ -100,18 +103,21 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
     step = start
 
     def save(at: int) -> Path:
+        params, opt_flat = run.saved_params(trainable), ckpt.flatten(opt_state)  # every process joins the gather
+        if not primary:
+            return out / "checkpoints" / f"step-{at:08d}"
         return ckpt.save(
             out / "checkpoints",
             at,
-            params=run.saved_params(trainable),
-            opt_state=ckpt.flatten(opt_state),
+            params=params,
+            opt_state=opt_flat,
             state=run.state(at),
             config=run.config(in_checkpoint=True),
             keep=train.keep_checkpoints,
             extra=run.extra_files(),
         )
 
-    bar = Progress(total=train.steps, start=start, enabled=progress)
+    bar = Progress(total=train.steps, start=start, enabled=progress if primary else False, quiet=not primary)
     window_start, window_steps = time.perf_counter(), 0
     try:
         with bar, metrics_path.open("a") as log, _DeferInterrupt() as interrupt:
@@ -164,7 +170,7 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
 def evaluate(run: Run, trainable, frozen, max_batches: int = 8) -> float:
     """Mean loss over the first batches of the held-out split."""
     n = min(max_batches, run.eval_batcher.per_epoch)
-    losses = [float(run.eval_fn(trainable, frozen, run.eval_batcher.batch_at(i))) for i in range(n)]
+    losses = [float(run.eval_fn(trainable, frozen, run.place(run.eval_batcher.batch_at(i)))) for i in range(n)]
     return float(np.mean(losses))
 
 

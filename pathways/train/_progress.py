@@ -8,8 +8,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgres
 
 
 class Progress:
-    def __init__(self, total: int, start: int = 0, *, enabled: bool | None = None):
+    def __init__(self, total: int, start: int = 0, *, enabled: bool | None = None, quiet: bool = False):
         self.live = sys.stderr.isatty() if enabled is None else enabled
+        self.quiet = quiet
         self.total = total
         self._bar = None
         if self.live:
@@ -41,7 +42,7 @@ class Progress:
     def log(self, record: dict) -> None:
         if self._bar:
             self._bar.update(self._task, tps=f"{record['tokens_per_s']:,.0f}")
-        else:
+        elif not self.quiet:
             extra = f" eval_loss {record['eval_loss']:.4f}" if "eval_loss" in record else ""
             print(
                 f"step {record['step']}/{self.total}  loss {record['loss']:.4f}  lr {record['lr']:.2e}  "

@@ -83,6 +83,7 @@ class Run:
     schedule: Any
     notes: list[str]
     base_checkpoint: str | None
+    mesh: Any = None  # jax.sharding.Mesh when the config has a `mesh` section
 
     @property
     def train(self):
@@ -127,9 +128,19 @@ class Run:
         """Training batch of optimizer step `step`; `[grad_accum, B, ...]` when accumulating."""
         k = self.train.grad_accum
         if k == 1:
-            return self.batcher.batch_at(step)
-        micro = [self.batcher.batch_at(step * k + i) for i in range(k)]
-        return {name: np.stack([m[name] for m in micro]) for name in micro[0]}
+            batch = self.batcher.batch_at(step)
+        else:
+            micro = [self.batcher.batch_at(step * k + i) for i in range(k)]
+            batch = {name: np.stack([m[name] for m in micro]) for name in micro[0]}
+        return self.place(batch, leading=int(k > 1))
+
+    def place(self, batch: dict, leading: int = 0) -> dict:
+        """On a mesh, the batch split over the data axes (every process builds the same global batch)."""
+        if self.mesh is None:
+            return batch
+        from pathways.parallel import place_batch
+
+        return place_batch(batch, self.mesh, leading=leading)
 
 
 def _dataset(spec, config: dict) -> Any:
@@ -209,9 +220,20 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     else:
         fspec = trainable_spec(model, train.trainable)
 
+    mesh = None
+    if spec.mesh is not None:
+        from pathways.parallel import make_mesh, place, shardings
+
+        mesh = make_mesh(spec.mesh.axes)
+        model = place(model, shardings(model, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
     optimizer = make_optimizer(train)
     trainable, frozen = eqx.partition(model, fspec)
-    opt_state = optimizer.init(eqx.filter(trainable, eqx.is_inexact_array))
+    # Under jit the moments take the shardings of the parameters they track.
+    opt_state = eqx.filter_jit(optimizer.init)(eqx.filter(trainable, eqx.is_inexact_array))
+    if mesh is not None:
+        from pathways.parallel import replicate_rest
+
+        opt_state = replicate_rest(opt_state, mesh)
     start = 0
     if resume_from is not None:
         c = ckpt.load(resume_from)
@@ -224,12 +246,19 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
             )
         if train.lora is None:
             model, _ = ckpt.load_into(model, c.params, set())
+            if mesh is not None:
+                model = place(model, shardings(model, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
             trainable, frozen = eqx.partition(model, fspec)
         else:
             adapters = ckpt.unflatten(trainable.pathways, c.params, source=str(c.path / "model.safetensors"))
             trainable = eqx.tree_at(lambda t: t.pathways, trainable, adapters)
         if jax.tree.leaves(eqx.filter(opt_state, eqx.is_array)):  # without it a resumed run would not continue exactly
-            opt_state = ckpt.unflatten(opt_state, c.optimizer_state(), source=str(c.path / "optimizer.safetensors"))
+            restored = ckpt.unflatten(opt_state, c.optimizer_state(), source=str(c.path / "optimizer.safetensors"))
+            if mesh is not None:  # back onto the devices, sharded like before
+                from pathways.parallel import place
+
+                restored = place(restored, jax.tree.map(lambda x: x.sharding, eqx.filter(opt_state, eqx.is_array)))
+            opt_state = restored
         start = int(c.state["step"])
         model = eqx.combine(trainable, frozen)
 
@@ -237,5 +266,5 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     loss_fn = make_loss_fn(train.losses, compute)
     step_fn = make_train_step(loss_fn, optimizer, grad_accum=train.grad_accum)
     eval_fn = eqx.filter_jit(lambda trainable, frozen, batch: loss_fn(trainable, frozen, batch)[0])
-    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base)
+    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base, mesh)
     return run, trainable, opt_state, start

@@ -1,0 +1,85 @@
+"""Partition rules: which mesh axis each parameter dimension is split over.
+
+A rule matches a parameter's dotted path (`decoder.blocks.layers.attn.q_proj.weight`)
+with a regular expression and gives one entry per *trailing* dimension: a mesh
+axis name or null. Leading dimensions the rule does not cover (a stacked layer
+axis) are never split. The first matching rule wins; config rules come before
+the defaults, so a user overrides one parameter without restating the rest.
+
+Defaults follow Megatron/GSPMD practice: column-parallel input projections
+(`[in, out]` -> `[fsdp, tensor]`), row-parallel output projections
+(`[in, out]` -> `[tensor, fsdp]`), vocabulary-parallel embeddings, and
+replicated vectors (norm scales, biases, gates).
+"""
+
+from __future__ import annotations
+
+import re
+
+import equinox as eqx
+import jax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from pathways._errors import ConfigError, Problem
+
+DEFAULT_RULES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    (r"(o_proj|down_proj|fc2)\.weight$", ("tensor", "fsdp")),  # row-parallel [in, out]
+    (r"(q_proj|k_proj|v_proj|gate_proj|up_proj|fc1|patch_embed|proj)\.weight$", ("fsdp", "tensor")),  # column-parallel
+    (r"lora_a$", ("fsdp", None)),
+    (r"lora_b$", (None, "tensor")),
+    (r"^[^.]+\.weight$", ("tensor", "fsdp")),  # a pathway's own matrix: embedding table [V, D], untied LM head [D, V]
+    (r"conv\d\.weight$", (None, None, "tensor")),
+    (r".*", ()),  # anything else (vectors, scalars, position tables) is replicated
+)
+
+
+def _key(path) -> str:
+    from pathways.train._checkpoint import _key as flat_key
+
+    return flat_key(path).removeprefix("pathways.")
+
+
+def _is_param(x) -> bool:
+    """An array, or its abstract stand-in (specs of a model built with `build_abstract`)."""
+    return eqx.is_array(x) or isinstance(x, jax.ShapeDtypeStruct)
+
+
+def param_specs(tree, mesh: Mesh, rules=()) -> object:
+    """A pytree of `PartitionSpec` for the array leaves of `tree` (None elsewhere).
+
+    Paths are matched as checkpoints name them (`<pathway>.<parameter path>`).
+    Raises `ConfigError` naming parameter, dimension and axis where a dimension
+    is not divisible by the mesh axis it is split over.
+    """
+    compiled = [(re.compile(p), tuple(s)) for p, s in (*rules, *DEFAULT_RULES)]
+    problems = []
+
+    def spec_for(path, leaf):
+        if not _is_param(leaf):
+            return None
+        name = _key(path)
+        trailing = next(s for p, s in compiled if p.search(name))
+        if len(trailing) > leaf.ndim:
+            trailing = ()
+        axes = (None,) * (leaf.ndim - len(trailing)) + trailing
+        for dim, axis in enumerate(axes):
+            if axis is not None and leaf.shape[dim] % mesh.shape[axis]:
+                problems.append(
+                    Problem(
+                        "mesh.rules",
+                        f"parameter {name}: dimension {dim} of size {leaf.shape[dim]} is not divisible by mesh axis {axis!r} of size {mesh.shape[axis]}",
+                    )
+                )
+                return PartitionSpec()
+        return PartitionSpec(*[a if a is None or mesh.shape[a] > 1 else None for a in axes])
+
+    specs = jax.tree_util.tree_map_with_path(spec_for, eqx.filter(tree, _is_param))
+    if problems:
+        raise ConfigError(problems)
+    return specs
+
+
+def shardings(tree, mesh: Mesh, rules=()) -> object:
+    """`NamedSharding` for each array leaf of `tree` (None elsewhere), by `param_specs`."""
+    specs = param_specs(tree, mesh, rules)
+    return jax.tree.map(lambda s: NamedSharding(mesh, s), specs, is_leaf=lambda s: isinstance(s, PartitionSpec))
