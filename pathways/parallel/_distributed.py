@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
+import time
 
 import jax
 
@@ -39,10 +41,34 @@ class Cluster:
         return cls(coordinator, n, i, t)
 
 
+def wait_for_coordinator(cluster: Cluster) -> None:
+    """Probe the coordinator's port until it answers or the timeout passes.
+
+    jaxlib aborts the whole process (SIGABRT) when it cannot reach the
+    coordinator, so processes other than 0 check first and fail with a message.
+    """
+    host, _, port = cluster.coordinator.rpartition(":")
+    if not host or not port.isdigit():
+        raise DistributedError([Problem("--coordinator", f"{cluster.coordinator!r} is not HOST:PORT")])
+    deadline = time.monotonic() + cluster.timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                raise DistributedError(
+                    [Problem("--coordinator", f"process {cluster.process_id} could not join the run at {cluster.coordinator} within {cluster.timeout_s}s: {exc.strerror or exc}")]
+                ) from None
+            time.sleep(0.5)
+
+
 def initialize(cluster: Cluster) -> None:
     """Join the run: CPU collectives go through gloo; a coordinator that never answers is an error, not a hang."""
-    if jax.default_backend() == "cpu" or os.environ.get("JAX_PLATFORMS", "") == "cpu":
-        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if cluster.process_id != 0:
+        wait_for_coordinator(cluster)
+    # Only affects the CPU backend (and must be set before any backend starts).
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     try:
         jax.distributed.initialize(
             coordinator_address=cluster.coordinator,

@@ -92,28 +92,29 @@ def actual_layout(run: Path) -> str:
     return list(trainable.pathways["decoder"].blocks.layers.attn.q_proj.weight.sharding.spec)
 
 
-tmp = Path(sys.argv[1])
-shutil.copy(ROOT / "examples" / "tokenizers" / "english.model", tmp / "english.model")
-result = {"devices": jax.device_count()}
-for name, mesh in MESHES.items():
-    code = main(["train", str(write(tmp, name, mesh)), "--out", str(tmp / f"run-{name}"), "--no-progress"])
-    result[f"losses/{name}"] = losses(tmp / f"run-{name}") if code == 0 else code
-result["layouts"] = layouts()
-result["actual_fsdp_q_proj"] = actual_layout(tmp)
+if __name__ == "__main__":
+    tmp = Path(sys.argv[1])
+    shutil.copy(ROOT / "examples" / "tokenizers" / "english.model", tmp / "english.model")
+    result = {"devices": jax.device_count()}
+    for name, mesh in MESHES.items():
+        code = main(["train", str(write(tmp, name, mesh)), "--out", str(tmp / f"run-{name}"), "--no-progress"])
+        result[f"losses/{name}"] = losses(tmp / f"run-{name}") if code == 0 else code
+    result["layouts"] = layouts()
+    result["actual_fsdp_q_proj"] = actual_layout(tmp)
 
-# Fine-tune one pathway of a sharded model: only it moves.
-code = main(["finetune", str(tmp / "fsdp.yaml"), "--pathway", "image", "--from", str(tmp / "run-data"), "--out", str(tmp / "ft"), "--steps", "2", "--no-progress"])
-a, b = load(tmp / "run-data").params, load(tmp / "ft").params
-result["finetune_changed"] = sorted({k.split(".")[0] for k in a if not np.array_equal(a[k], b[k])}) if code == 0 else code
+    # Fine-tune one pathway of a sharded model: only it moves.
+    code = main(["finetune", str(tmp / "fsdp.yaml"), "--pathway", "image", "--from", str(tmp / "run-data"), "--out", str(tmp / "ft"), "--steps", "2", "--no-progress"])
+    a, b = load(tmp / "run-data").params, load(tmp / "ft").params
+    result["finetune_changed"] = sorted({k.split(".")[0] for k in a if not np.array_equal(a[k], b[k])}) if code == 0 else code
 
-# Save under one mesh, resume under another: same result as never stopping.
-main(["train", str(tmp / "data.yaml"), "--out", str(tmp / "cross"), "--steps", "2", "--no-progress"])
-code = main(["train", str(tmp / "tensor.yaml"), "--out", str(tmp / "cross"), "--resume", "--no-progress"])
-a, b = load(tmp / "cross").params, load(tmp / "run-none").params
-result["cross_mesh_resume_max_diff"] = max(float(np.max(np.abs(a[k] - b[k]))) for k in a) if code == 0 else code
+    # Save under one mesh, resume under another: same result as never stopping.
+    main(["train", str(tmp / "data.yaml"), "--out", str(tmp / "cross"), "--steps", "2", "--no-progress"])
+    code = main(["train", str(tmp / "tensor.yaml"), "--out", str(tmp / "cross"), "--resume", "--no-progress"])
+    a, b = load(tmp / "cross").params, load(tmp / "run-none").params
+    result["cross_mesh_resume_max_diff"] = max(float(np.max(np.abs(a[k] - b[k]))) for k in a) if code == 0 else code
 
-# A dimension that does not divide its mesh axis is named.
-bad = write(tmp, "bad", "{axes: {fsdp: 8}}")
-result["bad_mesh_exit"] = main(["train", str(bad), "--out", str(tmp / "bad"), "--no-progress"])
-result["too_many_exit"] = main(["train", str(write(tmp, "many", "{axes: {data: 16}}")), "--out", str(tmp / "many"), "--no-progress"])
-print("RESULT " + json.dumps(result))
+    # A dimension that does not divide its mesh axis is named.
+    bad = write(tmp, "bad", "{axes: {fsdp: 8}}")
+    result["bad_mesh_exit"] = main(["train", str(bad), "--out", str(tmp / "bad"), "--no-progress"])
+    result["too_many_exit"] = main(["train", str(write(tmp, "many", "{axes: {data: 16}}")), "--out", str(tmp / "many"), "--no-progress"])
+    print("RESULT " + json.dumps(result))
