@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(PLUGINS)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/pip install --quiet -e '.[dev,reference]' $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -9,7 +9,7 @@ import sys
 from pathways._errors import PathwaysError
 
 # Subcommand modules; each defines `register(subparsers)` that sets `func`.
-COMMANDS = ("validate", "inspect", "forward", "train", "finetune", "lora_merge", "diff", "plot", "generate", "plugins", "registry", "schema", "tokenizer", "data")
+COMMANDS = ("validate", "inspect", "plan", "forward", "train", "finetune", "lora_merge", "import_", "diff", "plot", "generate", "eval", "tasks", "plugins", "registry", "schema", "tokenizer", "data")
 
 DESCRIPTION = """\
 Compose, grow and fine-tune Gemini-style multimodal models from YAML.

@@ -124,7 +124,8 @@ class Generator:
         unused = [r for r, v in given.items() if v is not None and r not in {role for role, _ in self.media.values()}]
         for role in unused:
             problems.append(Problem(f"--{role}", f"this model has no {role} input"))
-        missing = [f for f in self.graph.batch if f not in batch]
+        read = {r for node in self.graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+        missing = [f for f in self.graph.batch if f not in batch and f"batch.{f}" in read]  # not fields only losses read (labels)
         for f in missing:
             if not any(p.where == f"batch.{f}" for p in problems):
                 problems.append(Problem(f"batch.{f}", f"the model needs batch.{f}, which generation cannot provide"))

@@ -8,7 +8,7 @@ from pathways.plugins._manager import (
     get_plugin_manager,
     new_plugin_manager,
 )
-from pathways.plugins._registry import Entry, Registry, adapter_registry, component_registry, dataset_registry
+from pathways.plugins._registry import Entry, Registry, adapter_registry, component_registry, dataset_registry, filter_registry, task_registry
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -19,8 +19,10 @@ __all__ = [
     "adapter_registry",
     "component_registry",
     "dataset_registry",
+    "filter_registry",
     "get_plugin_manager",
     "hookimpl",
     "hookspec",
     "new_plugin_manager",
+    "task_registry",
 ]

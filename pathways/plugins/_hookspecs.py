@@ -58,3 +58,40 @@ def pathways_register_adapters() -> list[type]:
     class sets `type_name` and provides static `apply(module, ..., key)`,
     `trainable(module)` (a filter tree of the adapter leaves) and `merge(module)`.
     """
+
+
+# ---------------------------------------------------------------------------
+# Data curation: called once, when the filter registry is first built.
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def pathways_register_filters() -> list[type]:
+    """Return the data-curation filter classes this plugin provides.
+
+    Called once per plugin when the filter registry is first needed (`pathways
+    data curate`, `pathways.curate.load_chain`, ...). Every plugin's list is
+    collected; two plugins registering one `type_name` is an error. Each class must
+    subclass `pathways.curate.Filter`, set `type_name` (the name chains use:
+    `type: gopher_quality`) and `Config` (a `pathways.curate.FilterConfig`), and
+    implement `keep(doc)`, or `stateful = True` with `prepare(doc)` and
+    `admit(doc, prepared)`.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Evaluation: called once, when the task registry is first built.
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def pathways_register_tasks() -> list[type]:
+    """Return the evaluation task classes this plugin provides.
+
+    Called once per plugin when the task registry is first needed (`pathways
+    eval`, `pathways tasks`, `pathways.evaluate.get_task`). Every plugin's list is
+    collected; two plugins registering one `type_name` is an error naming both.
+    Each class must subclass `pathways.evaluate.Task`, set `type_name` (the name
+    `--tasks` uses), `kind` (`multiple_choice`, `generation`, `classification` or
+    `perplexity`) and implement `examples(limit)`; a shared runner scores it.
+    """

@@ -28,6 +28,18 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.data.prose",
     "pathways.data.wordnet",
     "pathways.adapters.lora",
+    "pathways.curate.filters.langid",
+    "pathways.curate.filters.gopher",
+    "pathways.curate.filters.c4",
+    "pathways.curate.filters.blocklist",
+    "pathways.curate.filters.dedup",
+    "pathways.curate.filters.classifier",
+    "pathways.evaluate.tasks.prose",
+    "pathways.evaluate.tasks.translation",
+    "pathways.evaluate.tasks.wordnet",
+    "pathways.evaluate.tasks.vqa",
+    "pathways.evaluate.tasks.spoken_numbers",
+    "pathways.evaluate.tasks.digits",
 )
 
 

@@ -114,3 +114,21 @@ def dataset_registry() -> Registry:
         return f"{cls.__qualname__} does not set {', '.join(missing)}" if missing else None
 
     return Registry(get_plugin_manager(), "pathways_register_datasets", Dataset, "dataset", check)
+
+
+@functools.cache
+def filter_registry() -> Registry:
+    """The process-wide registry of data-curation filters, built on first use."""
+    from pathways.curate import Filter
+    from pathways.curate._filter import check_filter
+
+    return Registry(get_plugin_manager(), "pathways_register_filters", Filter, "filter", check_filter)
+
+
+@functools.cache
+def task_registry() -> Registry:
+    """The process-wide registry of evaluation tasks, built on first use."""
+    from pathways.evaluate import Task
+    from pathways.evaluate._task import check_task
+
+    return Registry(get_plugin_manager(), "pathways_register_tasks", Task, "task", check_task)

@@ -100,3 +100,11 @@ def test_sampling_rules():
     assert len(set(draw(Sampling(1.0)))) == 4
     with pytest.raises(ValueError):
         Sampling(-1.0)
+
+
+def test_batch_fields_only_a_loss_reads_are_not_needed():
+    """examples/spoken_numbers.yaml declares `label` for its classification loss: generation must not ask for it."""
+    gen = generator("spoken_numbers.yaml")
+    assert "label" in gen.graph.batch
+    out = gen.generate(["a"], audio=[np.zeros(16000, np.float32)], max_new_tokens=2)
+    assert len(out) == 1  # before the fix: GenerateError "the model needs batch.label"

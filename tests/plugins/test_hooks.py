@@ -184,3 +184,56 @@ def test_third_party_component_used_from_yaml(tmp_path, monkeypatch):
         np.testing.assert_allclose(np.asarray(out), 2.0 * np.asarray(emb))
     finally:
         pathways.plugins.component_registry.cache_clear()
+
+
+def test_hook_pathways_register_filters(fixture_plugins, monkeypatch):
+    from pathways.curate import Filter, Pipeline, build_chain
+    from pathways.curate._filter import check_filter
+
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(fixture_plugins("min_length_filter"), name="minlen")
+    with pytest.warns(PluginLoadWarning, match="plugin 'minlen': filter 'no_keep' skipped: NoKeep does not implement keep"):
+        registry = Registry(pm, "pathways_register_filters", Filter, "filter", check_filter)
+    assert registry.get("min_length").plugin == "minlen" and "no_keep" not in registry
+    # Built-ins come through the very same hook.
+    assert {registry.get(n).plugin for n in ("gopher_quality", "language_id", "minhash_dedup")} <= set(DEFAULT_PLUGINS)
+    # A chain names the third-party filter by type, like a built-in.
+    monkeypatch.setattr("pathways.plugins._registry.get_plugin_manager", lambda: pm)
+    pathways.plugins.filter_registry.cache_clear()
+    try:
+        with pytest.warns(PluginLoadWarning):
+            chain = build_chain([{"type": "min_length", "config": {"min_chars": 5}}, {"type": "exact_dedup"}])
+        pipeline = Pipeline(chain)
+        lines = [(1, '{"text": "hi"}'), (2, '{"text": "hello there"}'), (3, '{"text": "Hello  there!"}')]
+        assert [n for n, _ in pipeline.run(lines)] == [2]
+        assert [dict(s.reasons) for s in pipeline.stats] == [{"too_short": 1}, {"exact_duplicate": 1}]
+    finally:
+        pathways.plugins.filter_registry.cache_clear()
+
+
+def test_hook_pathways_register_tasks(fixture_plugins):
+    from pathways.evaluate import Task
+    from pathways.evaluate._task import check_task
+
+    class Essay(Task):
+        type_name, kind = "essay", "essay"
+
+        def examples(self, limit):
+            return iter([])
+
+    class EssayPlugin:
+        @pathways.hookimpl
+        def pathways_register_tasks(self):
+            return [Essay]
+
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(fixture_plugins("letters_task"), name="letters")
+    pm.register(EssayPlugin(), name="essays")
+    with pytest.warns(PluginLoadWarning, match="plugin 'essays': task 'essay' skipped: kind 'essay' is not one of multiple_choice, generation"):
+        registry = Registry(pm, "pathways_register_tasks", Task, "task", check_task)
+    entry = registry.get("next_letter")
+    assert entry.plugin == "letters" and "essay" not in registry
+    first = next(entry.cls().examples(1))
+    assert (first["prompt"], first["choices"][first["answer"]]) == ("a b c", "d")
+    # Built-ins come through the very same hook, one plugin per module.
+    assert {registry.get(n).plugin for n in ("vqa", "lm_perplexity", "commonsense_mc")} <= set(DEFAULT_PLUGINS)

@@ -1,0 +1,1 @@
+"""Built-in curation filters, one plugin module each (registered in `DEFAULT_PLUGINS`)."""

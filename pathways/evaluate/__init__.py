@@ -1,0 +1,30 @@
+"""Evaluation: registered tasks scored by shared runners (multiple choice, generation, classification, perplexity)."""
+
+from pathways.evaluate._loglik import continuation, token_logprobs
+from pathways.evaluate._metrics import METRICS, bleu, chrf, exact_match, normalize_answer, rouge1, rouge2, rougeL, token_f1
+from pathways.evaluate._model import EvalModel
+from pathways.evaluate._result import Result, Score
+from pathways.evaluate._run import evaluate, get_task
+from pathways.evaluate._task import EXAMPLE_FIELDS, KINDS, Task
+
+__all__ = [
+    "EXAMPLE_FIELDS",
+    "KINDS",
+    "METRICS",
+    "EvalModel",
+    "Result",
+    "Score",
+    "Task",
+    "bleu",
+    "chrf",
+    "continuation",
+    "evaluate",
+    "exact_match",
+    "get_task",
+    "normalize_answer",
+    "rouge1",
+    "rouge2",
+    "rougeL",
+    "token_f1",
+    "token_logprobs",
+]

@@ -1,0 +1,1 @@
+"""Built-in evaluation tasks, each module a plugin registered like an installed one."""

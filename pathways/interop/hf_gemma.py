@@ -1,0 +1,317 @@
+"""Import a Hugging Face Gemma checkpoint (`GemmaForCausalLM`) as a Pathways checkpoint.
+
+The Hugging Face directory holds `config.json` and safetensors weights (one
+`model.safetensors`, or shards listed by `model.safetensors.index.json`), and
+optionally the SentencePiece `tokenizer.model`. The import writes a checkpoint
+directory as training does: `model.safetensors` (float32), `state.json` (step 0,
+`imported_from`), `config.yaml` (token_embedding -> gemma_decoder -> tied
+lm_head, with the checkpoint's exact dimensions) and `tokenizer.model`.
+
+Both sides follow the same conventions, so weights map one to one: RMSNorm
+scales by `1 + w` (HF stores `w`), RoPE rotates the two halves of each head,
+the MLP is GeGLU with tanh-approximated GELU, embeddings are scaled by
+`sqrt(width)` and tied with the output layer. Only two things change: HF
+`nn.Linear` weights are `[out, in]` and Pathways' are `[in, out]` (transposed),
+and HF's per-layer tensors are stacked on a leading layer axis.
+
+Weights are read with safetensors' numpy loader (bfloat16 arrives as
+`ml_dtypes.bfloat16`): no torch is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import yaml
+from safetensors import SafetensorError, safe_open
+
+from pathways._errors import PathwaysError, Problem
+from pathways.config import load_config, resolved_yaml
+from pathways.graph import ResolvedGraph, build_abstract, resolve
+from pathways.train import _checkpoint as ckpt
+
+# HF `hidden_act` values that mean tanh-approximated GELU in a Gemma config:
+# transformers reads the legacy "gelu" of the original releases as the tanh form.
+TANH_GELU = ("gelu", "gelu_pytorch_tanh")
+
+# Per-layer HF tensor (under `layers.{i}.`) -> Pathways parameter (under `decoder.blocks.layers.`), transposed?
+LAYER_WEIGHTS: dict[str, tuple[str, bool]] = {
+    "input_layernorm.weight": ("attn_norm.weight", False),
+    "self_attn.q_proj.weight": ("attn.q_proj.weight", True),
+    "self_attn.k_proj.weight": ("attn.k_proj.weight", True),
+    "self_attn.v_proj.weight": ("attn.v_proj.weight", True),
+    "self_attn.o_proj.weight": ("attn.o_proj.weight", True),
+    "post_attention_layernorm.weight": ("mlp_norm.weight", False),
+    "mlp.gate_proj.weight": ("mlp.gate_proj.weight", True),
+    "mlp.up_proj.weight": ("mlp.up_proj.weight", True),
+    "mlp.down_proj.weight": ("mlp.down_proj.weight", True),
+}
+
+
+class HFImportError(PathwaysError):
+    """A Hugging Face checkpoint cannot be imported: not Gemma, unsupported options, or weights that do not fit."""
+
+
+# ---- config ----------------------------------------------------------------------------
+
+
+def read_hf_config(hf_dir: str | Path) -> dict[str, Any]:
+    """`config.json` of a HF checkpoint directory, checked to be a Gemma (1) model."""
+    file = Path(hf_dir) / "config.json"
+    if not file.is_file():
+        raise HFImportError([Problem("", "no config.json: not a Hugging Face checkpoint directory", str(hf_dir))])
+    try:
+        hf = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise HFImportError([Problem("", f"not valid JSON: {exc}", str(file))]) from None
+    model_type = hf.get("model_type")
+    if model_type != "gemma":
+        raise HFImportError([Problem("model_type", f"is {model_type!r}, not 'gemma': only Gemma (1) checkpoints can be imported", str(file))])
+    return hf
+
+
+def _rope_theta(hf: dict[str, Any], file: str) -> float:
+    """RoPE base: top-level `rope_theta` (transformers 4) or `rope_parameters.rope_theta` (transformers 5)."""
+    params = hf.get("rope_parameters") or {}
+    scaling = hf.get("rope_scaling")
+    kind = params.get("rope_type") or params.get("type") or (scaling or {}).get("rope_type") or (scaling or {}).get("type") or "default"
+    if kind != "default":
+        raise HFImportError([Problem("rope_parameters", f"RoPE type {kind!r} is not supported (only the default, unscaled RoPE)", file)])
+    return float(params.get("rope_theta", hf.get("rope_theta", 10_000.0)))
+
+
+def gemma_config(hf: dict[str, Any], *, name: str = "gemma", tokenizer: bool = False, source: str = "config.json") -> dict[str, Any]:
+    """The Pathways config (as YAML data) of a HF Gemma `config.json`, with exactly its dimensions.
+
+    `tokenizer`: the checkpoint carries `tokenizer.model`. `source` names the file
+    in errors. Raises `HFImportError` for options Pathways' Gemma does not have.
+    """
+    problems = []
+    act = hf.get("hidden_activation") or hf.get("hidden_act", "gelu_pytorch_tanh")
+    if act not in TANH_GELU:
+        problems.append(Problem("hidden_act", f"is {act!r}: the Gemma decoder uses tanh-approximated GELU ({' or '.join(TANH_GELU)})", source))
+    if hf.get("attention_bias"):
+        problems.append(Problem("attention_bias", "is true: the Gemma decoder has no attention biases", source))
+    if hf.get("use_bidirectional_attention"):
+        problems.append(Problem("use_bidirectional_attention", "is true: the Gemma decoder is causal", source))
+    if not hf.get("tie_word_embeddings", True):
+        problems.append(Problem("tie_word_embeddings", "is false: only Gemma's tied embeddings are supported", source))
+    try:
+        rope_base = _rope_theta(hf, source)
+    except HFImportError as exc:
+        problems += exc.problems
+        rope_base = 10_000.0
+    needed = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
+    problems += [Problem(k, "is missing", source) for k in needed if k not in hf]
+    if problems:
+        raise HFImportError(problems)
+
+    heads = int(hf["num_attention_heads"])
+    vocab, width = int(hf["vocab_size"]), int(hf["hidden_size"])
+    decoder = {
+        "width": width,
+        "depth": int(hf["num_hidden_layers"]),
+        "heads": heads,
+        "kv_heads": int(hf.get("num_key_value_heads") or heads),
+        "head_dim": int(hf.get("head_dim") or width // heads),
+        "mlp_dim": int(hf["intermediate_size"]),
+        "rope_base": rope_base,
+        "norm_eps": float(hf.get("rms_norm_eps", 1e-6)),
+    }
+    pad_id = hf.get("pad_token_id")
+    config: dict[str, Any] = {"name": name, "description": "imported from a Hugging Face Gemma checkpoint"}
+    if tokenizer:
+        config["tokenizer"] = "tokenizer.model"
+    config |= {
+        "dims": {"B": 1, "T": int(hf.get("max_position_embeddings", 8192))},
+        "batch": {"tokens": {"shape": ["B", "T"], "dtype": "int32"}},
+        "pathways": {
+            "text": {
+                "type": "token_embedding",
+                "config": {"vocab_size": vocab, "width": width, "pad_id": 0 if pad_id is None else int(pad_id)},
+                "inputs": {"tokens": "batch.tokens"},
+            },
+            "decoder": {"type": "gemma_decoder", "config": decoder, "inputs": {"x": "text.embeddings", "token_mask": "text.mask"}},
+            "lm_head": {
+                "type": "lm_head",
+                "config": {"vocab_size": vocab, "width": width, "tied": True},
+                "inputs": {"x": "decoder.x", "embedding": "text.table"},
+            },
+        },
+    }
+    return config
+
+
+def param_shapes(config: str | Path | ResolvedGraph) -> dict[str, tuple[int, ...]]:
+    """Shape of every parameter (`<pathway>.<path>`) of a config's model, computed abstractly."""
+    graph = config if isinstance(config, ResolvedGraph) else resolve(load_config(config))
+    leaves = jax.tree_util.tree_flatten_with_path(build_abstract(graph).pathways)[0]
+    return {ckpt._key(path): tuple(leaf.shape) for path, leaf in leaves if isinstance(leaf, jax.ShapeDtypeStruct)}
+
+
+def check_shapes(shapes: dict[str, tuple[int, ...]], target: str | Path) -> None:
+    """Raise `HFImportError` naming each parameter whose shape differs from (or is absent in) `target`'s model."""
+    want = param_shapes(target)
+    problems = [
+        Problem(name, f"imported shape {list(shapes[name])}, target shape {list(want[name])}", str(target))
+        for name in sorted(shapes.keys() & want.keys())
+        if shapes[name] != want[name]
+    ]
+    problems += [Problem(n, "imported, but the target has no such parameter", str(target)) for n in sorted(shapes.keys() - want.keys())]
+    problems += [Problem(n, f"the target needs shape {list(want[n])}; the import has none", str(target)) for n in sorted(want.keys() - shapes.keys())]
+    if problems:
+        raise HFImportError(problems)
+
+
+# ---- weights ---------------------------------------------------------------------------
+
+
+class _Tensors:
+    """The tensors of a HF checkpoint by name (without the `model.` prefix), read lazily as float32.
+
+    Records which names were read, so the import can check that none is left over.
+    """
+
+    def __init__(self, hf_dir: Path, stack: contextlib.ExitStack):
+        self.where: dict[str, tuple[Any, str]] = {}  # name -> (open file, key in that file)
+        self.used: set[str] = set()
+        for file in _weight_files(hf_dir):
+            try:
+                handle = stack.enter_context(safe_open(str(file), framework="np"))
+            except (SafetensorError, OSError) as exc:
+                raise HFImportError([Problem("", f"cannot read (truncated or not safetensors): {exc}", str(file))]) from None
+            for key in handle.keys():
+                name = key.removeprefix("model.")
+                if name in self.where:
+                    raise HFImportError([Problem(key, "is stored twice (in two shards, or with and without 'model.')", str(file))])
+                self.where[name] = (handle, key)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.where
+
+    def get(self, name: str) -> np.ndarray:
+        handle, key = self.where[name]
+        self.used.add(name)
+        return np.asarray(handle.get_tensor(key), dtype=np.float32)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        handle, key = self.where[name]
+        return tuple(handle.get_slice(key).get_shape())
+
+
+def _weight_files(hf_dir: Path) -> list[Path]:
+    """The safetensors files: the shards named by the index if there is one, else every `*.safetensors`."""
+    index = hf_dir / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise HFImportError([Problem("", f"not a safetensors index (no weight_map): {exc}", str(index))]) from None
+        files = [hf_dir / name for name in sorted(set(weight_map.values()))]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise HFImportError([Problem("", f"shard {name} is listed but missing", str(index)) for name in missing])
+        return files
+    files = sorted(hf_dir.glob("*.safetensors"))
+    if not files:
+        pickled = sorted(p.name for p in hf_dir.glob("*.bin"))
+        why = f" (found {', '.join(pickled)}: pickled PyTorch weights are not read; re-save with safe_serialization)" if pickled else ""
+        raise HFImportError([Problem("", f"no *.safetensors weights{why}", str(hf_dir))])
+    return files
+
+
+def map_weights(hf: dict[str, Any], tensors: _Tensors, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Pathways parameters from HF tensors: Linear weights transposed, layers stacked on axis 0.
+
+    `shapes` are the parameters the Pathways model needs; a HF tensor that is
+    missing, of another shape, or left unused is an error listing every one.
+    """
+    depth = int(hf["num_hidden_layers"])
+    problems: list[Problem] = []
+    out: dict[str, np.ndarray] = {}
+
+    def fetch(name: str, param: str, transpose: bool, want: tuple[int, ...]) -> np.ndarray | None:
+        if name not in tensors:
+            problems.append(Problem(name, f"is missing (needed for {param})"))
+            return None
+        have = tensors.shape(name)
+        if (have[::-1] if transpose else have) != want:
+            hf_want = list(want[::-1] if transpose else want)
+            problems.append(Problem(name, f"has shape {list(have)}, {param} needs {hf_want} in HF layout"))
+            return None
+        value = tensors.get(name)
+        return value.T if transpose else value
+
+    for name, param in (("embed_tokens.weight", "text.weight"), ("norm.weight", "decoder.final_norm.weight")):
+        value = fetch(name, param, False, shapes[param])
+        if value is not None:
+            out[param] = value
+    for hf_name, (ours, transpose) in LAYER_WEIGHTS.items():
+        param = f"decoder.blocks.layers.{ours}"
+        stacked = np.empty(shapes[param], dtype=np.float32)  # [L, ...], filled layer by layer
+        for i in range(depth):
+            value = fetch(f"layers.{i}.{hf_name}", param, transpose, shapes[param][1:])
+            if value is not None:
+                stacked[i] = value
+        out[param] = stacked
+    if "lm_head.weight" in tensors and "text.weight" in out:  # some exports repeat the tied matrix
+        if not np.array_equal(tensors.get("lm_head.weight"), out["text.weight"]):
+            problems.append(Problem("lm_head.weight", "differs from embed_tokens.weight, but Gemma ties them (tie_word_embeddings)"))
+    unused = sorted(set(tensors.where) - tensors.used - {"lm_head.weight"})
+    problems += [Problem(name, "is not a Gemma weight this import knows (left unused)") for name in unused]
+    if problems:
+        raise HFImportError(problems)
+    return out
+
+
+# ---- the import ------------------------------------------------------------------------
+
+
+def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None) -> Path:
+    """Convert the HF Gemma checkpoint `hf_dir` into the Pathways checkpoint directory `out_dir`.
+
+    With `target` (a Pathways config), every parameter's shape is checked against
+    that config's model first. Returns `out_dir`.
+    """
+    from pathways.train._run import config_hash
+
+    hf_dir, out_dir = Path(hf_dir), Path(out_dir)
+    hf = read_hf_config(hf_dir)
+    tokenizer_file = hf_dir / "tokenizer.model"
+    has_tokenizer = tokenizer_file.is_file()
+    config = gemma_config(hf, name=hf_dir.resolve().name, tokenizer=has_tokenizer, source=str(hf_dir / "config.json"))
+    with tempfile.TemporaryDirectory() as staging:  # the config is validated as a file, beside its tokenizer
+        staged = Path(staging) / "config.yaml"
+        staged.write_text(yaml.safe_dump(config, sort_keys=False))
+        if has_tokenizer:
+            shutil.copyfile(tokenizer_file, Path(staging) / "tokenizer.model")
+        try:
+            loaded = load_config(staged)
+            graph = resolve(loaded)
+        except PathwaysError as exc:  # point at the HF file the value came from, not the staging copy
+            source = str(hf_dir / "config.json")
+            raise HFImportError([Problem(p.where, f"the imported config does not validate: {p.message}", source) for p in exc.problems]) from None
+        shapes = param_shapes(graph)
+        config = resolved_yaml(loaded)
+    if target is not None:
+        check_shapes(shapes, target)
+    with contextlib.ExitStack() as stack:
+        params = map_weights(hf, _Tensors(hf_dir, stack), shapes)
+    state = {
+        "step": 0,
+        "imported_from": {"format": "hf-gemma", "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
+        "config_sha256": config_hash(config),
+        "tokenizer": graph.tokenizer.identity if graph.tokenizer is not None else None,
+        "trainable": [],
+        "base_checkpoint": None,
+        "lora": None,
+    }
+    extra = {"tokenizer.model": tokenizer_file.read_bytes()} if has_tokenizer else None
+    return ckpt.write(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)

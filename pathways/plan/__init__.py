@@ -1,0 +1,32 @@
+"""Compute planning: FLOPs and parameters per pathway, compute-optimal data (Chinchilla),
+inference-aware sizing, memory per chip under a mesh, and training time.
+
+    import pathways
+    from pathways.plan import plan
+    report = plan(pathways.validate("examples/presets/gemma-2b.yaml"), chip="tpu-v5p", chips=256)
+
+Everything is computed abstractly: no parameter is allocated.
+"""
+
+from pathways.plan._flops import PathwayCost, flops_per_token, pathway_costs
+from pathways.plan._hardware import CHIPS, Chip, Mesh, PlanError, parse_mesh
+from pathways.plan._memory import memory_per_chip
+from pathways.plan._plan import plan
+from pathways.plan._scaling import chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
+
+__all__ = [
+    "CHIPS",
+    "Chip",
+    "Mesh",
+    "PathwayCost",
+    "PlanError",
+    "chinchilla_optimal",
+    "chinchilla_tokens",
+    "flops_per_token",
+    "inference_optimal",
+    "loss",
+    "memory_per_chip",
+    "parse_mesh",
+    "pathway_costs",
+    "plan",
+]
