@@ -49,7 +49,10 @@ import numpy as np
 from pathways.train import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+_rank_promotion = jax.config.jax_numpy_rank_promotion
 from train_step import machine_info, ratio_stats  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", _rank_promotion)  # train_step makes it strict; keep the default here
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [ROOT / "examples" / "digits.yaml", ROOT / "examples" / "vqa.yaml"]

@@ -26,7 +26,7 @@ reversed every other round) and report the median of per-round ratios, which is 
 to a shared machine slowing down mid-run. Absolute times are printed for orientation only.
 
     python benchmarks/train_step.py            # full run (a few minutes on 2 cores)
-    python benchmarks/train_step.py --quick    # smoke run (about a minute)
+    python benchmarks/train_step.py --quick    # smoke run (about two minutes on 2 busy cores)
     python benchmarks/train_step.py --json out.json --parts frozen   # parts 2 and 3 only
 """
 

@@ -49,16 +49,19 @@ class Batcher:
         if len(dataset) < self.batch_size:
             raise ConfigError(f"dataset {dataset.type_name!r} has {len(dataset)} records, fewer than one batch of {self.batch_size}")
         self.per_epoch = len(dataset) // self.batch_size
+        self._epoch, self._order = None, None
 
     def indices(self, step: int) -> np.ndarray:
         """Record indices of batch number `step` (0-based)."""
         epoch, offset = divmod(step, self.per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
-        return order[offset * self.batch_size : (offset + 1) * self.batch_size]
+        if self._epoch != epoch:  # one permutation per epoch, not one per batch
+            self._order = np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
+            self._epoch = epoch
+        return self._order[offset * self.batch_size : (offset + 1) * self.batch_size]
 
     def batch_at(self, step: int) -> dict[str, np.ndarray]:
-        records = [self.dataset[int(i)] for i in self.indices(step)]
-        return self.collate(records, first_index=int(self.indices(step)[0]))
+        index = self.indices(step)
+        return self.collate([self.dataset[int(i)] for i in index], first_index=int(index[0]))
 
     def collate(self, records: list[dict[str, Any]], first_index: int = 0) -> dict[str, np.ndarray]:
         out = {}

@@ -163,10 +163,3 @@ class Generator:
             results.append(Generation(t.decode(ids), ids))
         return results
 
-
-def check_inputs(graph: ResolvedGraph, needed: Mapping[str, str]) -> None:
-    """Raise naming each input a task needs that the graph lacks."""
-    have = {role for role, _ in media_fields(graph).values()}
-    problems = [Problem("", f"{what} needs an {role} input, and this model has none") for role, what in needed.items() if role not in have]
-    if problems:
-        raise ConfigError(problems)

@@ -36,7 +36,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 def _key(path) -> str:
     from pathways.train._checkpoint import _key as flat_key
 
-    return flat_key(path).removeprefix("pathways.")
+    # `<pathway>.<param>`, also inside optimizer state (`1.0.mu.pathways.decoder...`), whose
+    # moments then shard exactly like the parameters they track.
+    return flat_key(path).split("pathways.", 1)[-1]
 
 
 def _is_param(x) -> bool:

@@ -229,11 +229,9 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     optimizer = make_optimizer(train)
     trainable, frozen = eqx.partition(model, fspec)
     # Under jit the moments take the shardings of the parameters they track.
-    opt_state = eqx.filter_jit(optimizer.init)(eqx.filter(trainable, eqx.is_inexact_array))
-    if mesh is not None:
-        from pathways.parallel import replicate_rest
-
-        opt_state = replicate_rest(opt_state, mesh)
+    opt_state = optimizer.init(eqx.filter(trainable, eqx.is_inexact_array))
+    if mesh is not None:  # moments sharded like their parameters, step counts replicated
+        opt_state = place(opt_state, shardings(opt_state, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
     start = 0
     if resume_from is not None:
         c = ckpt.load(resume_from)

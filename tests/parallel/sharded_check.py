@@ -88,8 +88,12 @@ def actual_layout(run: Path) -> str:
     """The sharding a trained parameter really has on the devices."""
     from pathways.train import Overrides, prepare
 
-    r, trainable, _, _ = prepare(tmp / "fsdp.yaml", Overrides(steps=1))
-    return list(trainable.pathways["decoder"].blocks.layers.attn.q_proj.weight.sharding.spec)
+    from pathways.train._checkpoint import _key
+
+    r, trainable, opt_state, _ = prepare(tmp / "fsdp.yaml", Overrides(steps=1))
+    moments = {_key(p): x for p, x in jax.tree_util.tree_flatten_with_path(opt_state)[0]}
+    mu = next(x for k, x in moments.items() if k.endswith("mu.pathways.decoder.blocks.layers.attn.q_proj.weight"))
+    return [list(trainable.pathways["decoder"].blocks.layers.attn.q_proj.weight.sharding.spec), list(mu.sharding.spec)]
 
 
 if __name__ == "__main__":

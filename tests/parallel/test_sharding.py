@@ -48,7 +48,8 @@ def test_parameters_are_laid_out_as_the_rules_say(result):
     assert tensor["decoder.o_proj"] == [None, "tensor", None]  # row-parallel
     assert tensor["text.weight"] == ["tensor", None]  # vocabulary-parallel
     assert tensor["decoder.attn_norm"] == [None, None]  # replicated ([L, D])
-    assert result[0]["actual_fsdp_q_proj"] == [None, "fsdp", None]
+    # The parameter on the devices, and its AdamW moment sharded the same way (ZeRO-3).
+    assert result[0]["actual_fsdp_q_proj"] == [[None, "fsdp", None], [None, "fsdp", None]]
 
 
 def test_pathway_finetune_on_a_sharded_model(result):
