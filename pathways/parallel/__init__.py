@@ -2,7 +2,7 @@
 
 from pathways.parallel._distributed import Cluster, DistributedError, initialize
 from pathways.parallel._mesh import AXES, BATCH_AXES, axis_sizes, make_mesh
-from pathways.parallel._place import batch_sharding, place, place_batch, replicate_rest, to_host
+from pathways.parallel._place import batch_sharding, place, place_batch, to_host
 from pathways.parallel._rules import DEFAULT_RULES, param_specs, shardings
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "param_specs",
     "place",
     "place_batch",
-    "replicate_rest",
     "shardings",
     "to_host",
 ]

@@ -26,20 +26,6 @@ def place(tree, shardings):
     return eqx.combine(jax.tree.map(put, arrays, shardings), static)
 
 
-def replicate_rest(tree, mesh: Mesh):
-    """Arrays of `tree` that are not on the mesh yet (e.g. an optimizer's step count) replicated over it."""
-    everywhere = NamedSharding(mesh, PartitionSpec())
-    devices = set(mesh.devices.flat)
-
-    def fix(x):
-        if eqx.is_array(x) and set(x.sharding.device_set) != devices:
-            host = np.asarray(x)
-            return jax.make_array_from_callback(host.shape, everywhere, lambda idx: host[idx])
-        return x
-
-    return jax.tree.map(fix, tree)
-
-
 def batch_sharding(mesh: Mesh, leading: int = 0) -> NamedSharding:
     """Batch arrays split over the data axes on dimension `leading` (1 under gradient accumulation)."""
     return NamedSharding(mesh, PartitionSpec(*([None] * leading), BATCH_AXES))
