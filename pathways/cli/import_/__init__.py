@@ -5,17 +5,18 @@ The package is `import_` because `import` is a Python keyword; the command is `p
 
 from __future__ import annotations
 
-import importlib
+from pathways.cli._group import add_group
 
 SUBCOMMANDS = ("hf_gemma",)
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
+    add_group(
+        sub,
         "import",
+        __name__,
+        SUBCOMMANDS,
         help="convert another framework's checkpoint into a Pathways checkpoint (hf-gemma)",
         description="Convert a checkpoint written by another framework into a Pathways checkpoint directory.",
+        metavar="FORMAT",
     )
-    group = p.add_subparsers(dest="import_command", required=True, metavar="FORMAT")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"pathways.cli.import_.{name}").register(group)

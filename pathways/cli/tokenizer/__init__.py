@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
+from pathways.cli._group import add_group
 
 SUBCOMMANDS = ("train", "encode", "decode", "stats")
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
+    add_group(
+        sub,
         "tokenizer",
+        __name__,
+        SUBCOMMANDS,
         help="train and use SentencePiece tokenizers (train, encode, decode, stats)",
         description="Train a SentencePiece tokenizer with Gemma-like defaults, and encode or decode text with one.",
     )
-    group = p.add_subparsers(dest="tokenizer_command", required=True, metavar="SUBCOMMAND")
-    for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"pathways.cli.tokenizer.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pathways.cli.tokenizer.{name}":
-                raise
-            continue  # not written yet
-        module.register(group)
