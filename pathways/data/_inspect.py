@@ -14,18 +14,24 @@ from pathways._errors import ConfigError, Problem
 from pathways.data._dataset import Dataset
 
 
-def open_dataset(name: str, config: dict[str, Any] | None = None) -> Dataset:
-    """The registered dataset `name` with `config` (its `Config` fields); a `ConfigError` for an unknown name or bad config."""
+def open_dataset(name: str, config: dict[str, Any] | None = None, *, where: tuple[str, str] = ("dataset", "")) -> Dataset:
+    """The registered dataset `name` with `config` (its `Config` fields); a `ConfigError` for an unknown name or bad config.
+
+    `where` places the errors: (place of the name, place of the config), e.g.
+    `("data.dataset", "data.config")` for a training config; the default suits the CLI.
+    """
+    from pathways.config._errors import pydantic_problems
     from pathways.plugins import dataset_registry
 
     registry = dataset_registry()
     if name not in registry:
-        raise ConfigError([Problem("dataset", registry.unknown(name))])
+        raise ConfigError([Problem(where[0], registry.unknown(name))])
     cls = registry.get(name).cls
     try:
         cfg = cls.Config.model_validate(config or {})
     except pydantic.ValidationError as exc:
-        raise ConfigError([Problem(f"{name}.config.{'.'.join(map(str, e['loc']))}", e["msg"]) for e in exc.errors()]) from None
+        prefix = tuple(where[1].split(".")) if where[1] else (name, "config")
+        raise ConfigError(pydantic_problems(exc, prefix, cls.Config)) from None
     return cls(cfg)
 
 

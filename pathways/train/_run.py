@@ -17,8 +17,9 @@ from pathways._errors import ConfigError, Problem
 from pathways.config import LoadedConfig, load_config, resolved_yaml
 from pathways.config._schema import LoRASpec
 from pathways.data import Batcher
+from pathways.data._inspect import open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
-from pathways.plugins import adapter_registry, dataset_registry
+from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import parameter_counts, trainable_spec
@@ -143,17 +144,6 @@ class Run:
         return place_batch(batch, self.mesh, leading=leading)
 
 
-def _dataset(spec, config: dict) -> Any:
-    registry = dataset_registry()
-    if spec.data.dataset not in registry:
-        raise ConfigError([Problem("data.dataset", registry.unknown(spec.data.dataset))])
-    cls = registry.get(spec.data.dataset).cls
-    try:
-        return cls(cls.Config.model_validate(config))
-    except Exception as exc:  # pydantic errors, unreadable data
-        raise ConfigError([Problem("data.config", f"{type(exc).__name__}: {exc}")]) from None
-
-
 def check_tokenizer(c: ckpt.Checkpoint, tokenizer) -> None:
     """A checkpoint's embeddings only make sense with the tokenizer it was trained with."""
     saved = c.state.get("tokenizer")
@@ -190,10 +180,15 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
         raise ConfigError(loaded.locate(problems))
     graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in spec.train.losses)))
     tokenizer = graph.tokenizer
-    batcher = Batcher(_dataset(spec, spec.data.config), graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
-    eval_batcher = None
-    if spec.data.eval_config is not None:
-        eval_batcher = Batcher(_dataset(spec, spec.data.eval_config), graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
+    def batcher_for(config: dict, place: str) -> Batcher:
+        try:
+            dataset = open_dataset(spec.data.dataset, config, where=("data.dataset", place))
+            return Batcher(dataset, graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
+        except ConfigError as exc:  # point into the YAML file
+            raise ConfigError(loaded.locate(exc.problems)) from None
+
+    batcher = batcher_for(spec.data.config, "data.config")
+    eval_batcher = None if spec.data.eval_config is None else batcher_for(spec.data.eval_config, "data.eval_config")
 
     train = spec.train
     key = jax.random.key(train.seed)
