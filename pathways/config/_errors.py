@@ -36,6 +36,12 @@ def _model_at(model: Any, loc: tuple) -> type[pydantic.BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, pydantic.BaseModel) else None
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters: a 400-digit number or a pasted essay stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def pydantic_problems(exc: pydantic.ValidationError, prefix: Path_, model: type[pydantic.BaseModel]) -> list[Problem]:
     """One `Problem` per pydantic error, placed at `prefix + loc`."""
     problems = []
@@ -53,10 +59,10 @@ def pydantic_problems(exc: pydantic.ValidationError, prefix: Path_, model: type[
                 msg += f" (fields: {', '.join(known)})"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        elif "input" in err and not isinstance(err["input"], (dict, list)):
-            msg = f"{msg} (got {err['input']!r})"
-        elif err["type"] == "value_error":
+        elif err["type"] == "value_error":  # our own validators' messages name the value already
             msg = msg.removeprefix("Value error, ")
+        elif "input" in err and not isinstance(err["input"], (dict, list)):
+            msg = f"{msg} (got {_short(err['input'])})"
         # Drop pydantic's union-member tags (`str`, `list[str]`) from the location.
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"str", "int", "function-after"})))
         problems.append(Problem(dotted(prefix + loc), msg))

@@ -12,7 +12,7 @@ import pydantic
 from pathways._errors import ConfigError, Problem
 from pathways.config._errors import pydantic_problems
 from pathways.config._schema import ModelConfig
-from pathways.config._yaml import Mark, Path_, load_yaml
+from pathways.config._yaml import Mark, Path_, dotted, load_yaml
 
 
 @dataclasses.dataclass
@@ -25,25 +25,23 @@ class LoadedConfig:
 
     def locate(self, problems: list[Problem]) -> list[Problem]:
         """Attach file/line to problems from the nearest enclosing key that has a mark."""
+        # Keys compare as text: `where` is dotted text, while YAML keys may be ints (`1: x`).
+        by_text = {tuple(str(k) for k in path): m for path, m in self.marks.items()}
         out = []
         for p in problems:
             if p.file is not None:
                 out.append(p)
                 continue
-            parts = tuple(_key(s) for s in p.where.split(".")) if p.where else ()
+            parts = tuple(p.where.split(".")) if p.where else ()
             mark = None
             while mark is None and parts:
-                mark = self.marks.get(parts)
+                mark = by_text.get(parts)
                 parts = parts[:-1]
             if mark is None:
                 out.append(dataclasses.replace(p, file=self.path))
             else:
                 out.append(dataclasses.replace(p, file=mark.file, line=mark.line, column=mark.column))
         return out
-
-
-def _key(s: str):
-    return int(s) if s.isdigit() else s
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -62,41 +60,51 @@ def deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+def _problem(marks: dict[Path_, Mark], key: Path_, message: str, path: Path) -> Problem:
+    """A problem at `key`, or at the top of the file when no mark has it (a key that came from a `<<` merge)."""
+    m = marks.get(key) or Mark(str(path), 1, 1)
+    return Problem(dotted(key), message, m.file, m.line, m.column)
+
+
 def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, Mark]]:
     """Raw merged mapping of `path` and its `extends` ancestors, with merged marks."""
     data, marks = load_yaml(path)
     if data is None:
-        data = {}
+        raise ConfigError([Problem("", "the file is empty: a config is a YAML mapping (`pathways schema` describes it)", str(path), 1, 1)])
     if not isinstance(data, dict):
         raise ConfigError([Problem("", f"a config must be a mapping, got {type(data).__name__}", str(path), 1, 1)])
     base_ref = data.pop("extends", None)
     remove = data.pop("remove", None) or []
     if base_ref is None:
         if remove:
-            m = marks.get(("remove",))
-            raise ConfigError([Problem("remove", "'remove' needs 'extends': there is no base to remove from", m.file, m.line, m.column)])
+            raise ConfigError([_problem(marks, ("remove",), "'remove' needs 'extends': there is no base to remove from", path)])
         return data, marks
-    m = marks[("extends",)]
     if not isinstance(base_ref, str):
-        raise ConfigError([Problem("extends", "must be a file path", m.file, m.line, m.column)])
-    base_path = (path.parent / base_ref).resolve()
+        raise ConfigError([_problem(marks, ("extends",), "must be a file path", path)])
+    try:
+        base_path = (path.parent / base_ref).resolve()
+        found, is_dir = base_path.exists(), base_path.is_dir()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        raise ConfigError([_problem(marks, ("extends",), f"base config {base_ref[:80]!r} cannot be opened: {exc}", path)]) from None
     if base_path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, base_path))
-        raise ConfigError([Problem("extends", f"extends cycle: {cycle}", m.file, m.line, m.column)])
-    if not base_path.exists():
-        raise ConfigError([Problem("extends", f"base config {base_ref!r} not found (looked for {base_path})", m.file, m.line, m.column)])
+        raise ConfigError([_problem(marks, ("extends",), f"extends cycle: {cycle}", path)])
+    if not found:
+        raise ConfigError([_problem(marks, ("extends",), f"base config {base_ref!r} not found (looked for {base_path})", path)])
+    if is_dir:  # `extends: ''` or `extends: ..`
+        raise ConfigError([_problem(marks, ("extends",), f"base config {base_ref!r} is a directory ({base_path}), not a config file", path)])
     base, base_marks = _resolve(base_path, (*chain, base_path))
     if not isinstance(remove, list) or not all(isinstance(r, str) for r in remove):
-        rm = marks[("remove",)]
-        raise ConfigError([Problem("remove", "must be a list of pathway names", rm.file, rm.line, rm.column)])
-    pathways = dict(base.get("pathways") or {})
+        raise ConfigError([_problem(marks, ("remove",), "must be a list of pathway names", path)])
+    pathways = dict(base.get("pathways") or {}) if isinstance(base.get("pathways") or {}, dict) else {}
     for i, name in enumerate(remove):
         if name not in pathways:
-            rm = marks.get(("remove", i)) or marks[("remove",)]
             known = ", ".join(pathways) or "none"
-            raise ConfigError([Problem(f"remove.{i}", f"{name!r} is not a pathway of the base config (pathways: {known})", rm.file, rm.line, rm.column)])
+            key = ("remove", i) if ("remove", i) in marks else ("remove",)
+            raise ConfigError([dataclasses.replace(_problem(marks, key, f"{name!r} is not a pathway of the base config (pathways: {known})", path), where=f"remove.{i}")])
         del pathways[name]
-    base = {**base, "pathways": pathways}
+    if isinstance(base.get("pathways") or {}, dict):  # otherwise validation names what the base has there
+        base = {**base, "pathways": pathways}
     if isinstance(base.get("outputs"), list):
         base["outputs"] = [o for o in base["outputs"] if str(o).split(".")[0] not in remove]
     merged = deep_merge(base, data)

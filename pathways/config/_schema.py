@@ -12,7 +12,9 @@ RESERVED = frozenset({"batch"})
 
 
 class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid")
+    """Unknown fields are errors, and so are `.inf` and `.nan` in any float field (an `lr: .inf` run would only produce NaNs)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class FieldSpec(_Strict):
@@ -50,8 +52,8 @@ class OptimizerSpec(_Strict):
 
     name: Literal["adamw", "adam", "sgd"] = "adamw"
     lr: pydantic.PositiveFloat = 1e-3
-    b1: float = 0.9
-    b2: float = 0.95
+    b1: float = pydantic.Field(0.9, ge=0, lt=1)
+    b2: float = pydantic.Field(0.95, ge=0, lt=1)
     eps: pydantic.PositiveFloat = 1e-8
     weight_decay: pydantic.NonNegativeFloat = 0.01
 
@@ -114,6 +116,15 @@ class PartitionRule(_Strict):
 
     match: str
     spec: list[Literal["data", "fsdp", "tensor"] | None]
+
+    @pydantic.field_validator("match")
+    @classmethod
+    def _regex(cls, match: str):
+        try:
+            re.compile(match)
+        except (re.error, OverflowError, RecursionError) as exc:  # `a{99999999999}` overflows, `((((...))))` recurses
+            raise ValueError(f"{match[:80]!r} is not a valid regular expression: {str(exc) or type(exc).__name__}") from None
+        return match
 
 
 class MeshSpec(_Strict):

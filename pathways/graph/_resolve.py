@@ -5,7 +5,9 @@ Steps, each collecting every problem before giving up:
 2. resolve each edge (`batch.FIELD` or `PATHWAY.PORT`) and check required ports are wired;
 3. order the pathways topologically (a cycle is an error naming its nodes);
 4. propagate abstract shapes: each node's inputs are checked against its ports,
-   then `eqx.filter_eval_shape` builds the node and runs it on `ShapeDtypeStruct`s.
+   then `eqx.filter_eval_shape` builds the node and runs it on `ShapeDtypeStruct`s;
+5. check the `data` and `mesh` sections a training run needs (see `_sections`),
+   the parameter layout on the abstract parameters of step 4.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pydantic
@@ -27,6 +30,7 @@ from pathways.components import Component, Port
 from pathways.components._ports import describe_value
 from pathways.config import LoadedConfig
 from pathways.config._errors import pydantic_problems
+from pathways.graph._sections import data_problems, mesh_problems
 from pathways.plugins import Registry, component_registry
 
 
@@ -143,8 +147,10 @@ def _batch_values(spec) -> tuple[dict[str, jax.ShapeDtypeStruct], list[Problem]]
         else:
             try:
                 dtype = np.dtype(fs.dtype)
-            except TypeError:
-                problems.append(Problem(f"{where}.dtype", f"unknown dtype {fs.dtype!r}"))
+            except Exception:  # numpy parses dtype strings such as "(2,)i4" and fails in many ways
+                dtype = None
+            if dtype is None or not (dtype == np.bool_ or jnp.issubdtype(dtype, jnp.number)):
+                problems.append(Problem(f"{where}.dtype", f"unknown dtype {fs.dtype[:40]!r}: a batch field is bool or a number type (int32, float32, bfloat16, ...)"))
                 continue
             values[f"batch.{field}"] = jax.ShapeDtypeStruct(tuple(shape), dtype)
     return values, problems
@@ -163,6 +169,8 @@ def _tokenizer(loaded: LoadedConfig, nodes: dict[str, Node]) -> tuple[Any, list[
         tok = load_tokenizer(spec, base_dir)
     except TokenizerError as exc:
         return None, [Problem("tokenizer", p.message + (f" ({p.file})" if p.file else "")) for p in exc.problems]
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte in the path, `~nobody/x.model`
+        return None, [Problem("tokenizer", f"cannot open {spec[:80]!r}: {exc}")]
     problems = []
     for name, node in nodes.items():
         vocab = getattr(node.cfg, "vocab_size", None)
@@ -173,8 +181,8 @@ def _tokenizer(loaded: LoadedConfig, nodes: dict[str, Node]) -> tuple[Any, list[
     return tok, problems
 
 
-def _propagate(order, nodes, values) -> list[Problem]:
-    """Check every edge's shape and dtype, then abstractly evaluate each node."""
+def _propagate(order, nodes, values, modules) -> list[Problem]:
+    """Check every edge's shape and dtype, then abstractly evaluate each node (its module goes into `modules`)."""
     problems = []
     for name in order:
         node = nodes[name]
@@ -204,8 +212,10 @@ def _propagate(order, nodes, values) -> list[Problem]:
             out = eqx.filter_eval_shape(module, **args)
         except Exception as exc:  # a component that rejects what its ports accepted
             shapes = ", ".join(f"{k}={_describe(v)}" for k, v in args.items())
-            problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} failed on inputs {shapes}: {type(exc).__name__}: {exc}"))
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""  # JAX errors run to many lines
+            problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} failed on inputs {shapes}: {type(exc).__name__}: {first}"))
             continue
+        modules[name] = module
         for port, p in node.outputs.items():
             if port not in out:
                 problems.append(Problem(f"pathways.{name}", f"{node.cls.type_name} did not return its output {port!r} (plugin {node.plugin})"))
@@ -235,6 +245,7 @@ def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedG
     problems += edge_problems
     values, batch_problems = _batch_values(spec)
     problems += batch_problems
+    problems += data_problems(spec)
     try:
         order = list(graphlib.TopologicalSorter(deps).static_order())
     except graphlib.CycleError as exc:
@@ -243,8 +254,11 @@ def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedG
         raise ConfigError(loaded.locate(problems)) from None
     if problems:
         raise ConfigError(loaded.locate(problems))
-    problems = _propagate(order, nodes, values)
+    modules: dict[str, Any] = {}
+    problems = _propagate(order, nodes, values, modules)
     outputs = _outputs(spec, nodes, values, problems)
+    batch = {k.removeprefix("batch."): v for k, v in values.items() if k.startswith("batch.")}
+    problems += mesh_problems(spec, batch, None if problems else {"pathways": modules})
     if problems:
         raise ConfigError(loaded.locate(problems))
     return ResolvedGraph(loaded, {n: nodes[n] for n in order}, values, outputs, tokenizer)

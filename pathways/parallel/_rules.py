@@ -46,21 +46,37 @@ def _is_param(x) -> bool:
     return eqx.is_array(x) or isinstance(x, jax.ShapeDtypeStruct)
 
 
+def _compile(rules) -> list[tuple[re.Pattern, tuple[str | None, ...], str | None]]:
+    """(pattern, spec, where) for the config's rules, then the defaults (whose `where` is None)."""
+    compiled, problems = [], []
+    for i, (pattern, spec) in enumerate(rules):
+        try:
+            compiled.append((re.compile(pattern), tuple(spec), f"mesh.rules.{i}"))
+        except (re.error, OverflowError, RecursionError) as exc:
+            problems.append(Problem(f"mesh.rules.{i}.match", f"{pattern!r} is not a valid regular expression: {str(exc) or type(exc).__name__}"))
+    if problems:
+        raise ConfigError(problems)
+    return compiled + [(re.compile(p), s, None) for p, s in DEFAULT_RULES]
+
+
 def param_specs(tree, mesh: Mesh, rules=()) -> object:
     """A pytree of `PartitionSpec` for the array leaves of `tree` (None elsewhere).
 
     Paths are matched as checkpoints name them (`<pathway>.<parameter path>`).
     Raises `ConfigError` naming parameter, dimension and axis where a dimension
-    is not divisible by the mesh axis it is split over.
+    is not divisible by the mesh axis it is split over, placed at the config
+    rule that split it (`mesh.rules.N`) or, for a default rule, at the axis.
+    Works on abstract leaves (`ShapeDtypeStruct`), so `validate` checks a mesh
+    without allocating the model.
     """
-    compiled = [(re.compile(p), tuple(s)) for p, s in (*rules, *DEFAULT_RULES)]
+    compiled = _compile(rules)
     problems = []
 
     def spec_for(path, leaf):
         if not _is_param(leaf):
             return None
         name = _key(path)
-        trailing = next(s for p, s in compiled if p.search(name))
+        trailing, where = next((s, w) for p, s, w in compiled if p.search(name))
         if len(trailing) > leaf.ndim:
             trailing = ()
         axes = (None,) * (leaf.ndim - len(trailing)) + trailing
@@ -68,7 +84,7 @@ def param_specs(tree, mesh: Mesh, rules=()) -> object:
             if axis is not None and leaf.shape[dim] % mesh.shape[axis]:
                 problems.append(
                     Problem(
-                        "mesh.rules",
+                        where or f"mesh.axes.{axis}",
                         f"parameter {name}: dimension {dim} of size {leaf.shape[dim]} is not divisible by mesh axis {axis!r} of size {mesh.shape[axis]}",
                     )
                 )

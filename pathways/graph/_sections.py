@@ -1,0 +1,88 @@
+"""The `data` and `mesh` sections, checked as the graph is: nothing allocated, no record read.
+
+A run that would fail on its first batch (an unknown dataset, a batch field with
+no source, a batch that does not split over the devices) or when placing its
+parameters (a mesh that does not fit, a dimension its axis does not divide)
+fails at `pathways validate` instead, before any compute is spent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import pydantic
+
+from pathways._errors import ConfigError, Problem
+from pathways.config._errors import pydantic_problems
+
+
+def data_problems(spec) -> list[Problem]:
+    """The dataset is registered, its configs validate, and `fields` maps every batch field to a record field.
+
+    Only the dataset's class is looked at (`Config` and `fields`): it is never
+    instantiated, so no data is downloaded or read.
+    """
+    from pathways.plugins import dataset_registry
+
+    data = spec.data
+    if data is None:
+        return []
+    registry = dataset_registry()
+    if data.dataset not in registry:
+        return [Problem("data.dataset", registry.unknown(data.dataset))]
+    cls = registry.get(data.dataset).cls
+    problems = []
+    for place, config in (("config", data.config), ("eval_config", data.eval_config)):
+        if config is not None:
+            try:
+                cls.Config.model_validate(config)
+            except pydantic.ValidationError as exc:
+                problems += pydantic_problems(exc, ("data", place), cls.Config)
+    records = ", ".join(cls.fields)
+    for name in spec.batch:
+        if name not in data.fields:
+            problems.append(Problem(f"data.fields.{name}", f"batch field {name!r} has no source: map it to one of {records}"))
+    for name, source in data.fields.items():
+        if name not in spec.batch:
+            problems.append(Problem(f"data.fields.{name}", f"{name!r} is not a batch field (fields: {', '.join(spec.batch) or 'none'})"))
+        elif source not in cls.fields:
+            problems.append(Problem(f"data.fields.{name}", f"dataset {data.dataset!r} has no field {source!r} (fields: {records})"))
+    return problems
+
+
+def mesh_problems(spec, batch: dict[str, jax.ShapeDtypeStruct], params: Any = None) -> list[Problem]:
+    """The mesh fits the devices, every batch field splits over the data axes, and so does every parameter.
+
+    `params` is an abstract pytree of the model's parameters (`ShapeDtypeStruct`
+    leaves, paths `pathways.<pathway>...`); the parameter check is skipped without it.
+    """
+    from pathways.parallel import BATCH_AXES, axis_sizes, make_mesh, param_specs
+
+    if spec.mesh is None:
+        return []
+    try:
+        sizes = axis_sizes(spec.mesh.axes, jax.device_count())
+    except ConfigError as exc:
+        return exc.problems
+    problems = []
+    split = math.prod(sizes[a] for a in BATCH_AXES)
+    axes = " x ".join(f"{a}={sizes[a]}" for a in BATCH_AXES)
+    for name, value in batch.items():
+        where = f"batch.{name}.shape"
+        if not value.shape:
+            problems.append(Problem(where, f"batch.{name} is a scalar: a mesh splits every batch field over its first dimension ({axes})"))
+        elif value.shape[0] % split:
+            first = spec.batch[name].shape[0]
+            size = f"{first} = {value.shape[0]}" if isinstance(first, str) else str(value.shape[0])
+            problems.append(
+                Problem(f"{where}.0", f"batch.{name} has batch size {size}, which is not divisible by the {split} devices of the data axes ({axes})")
+            )
+    if params is None:
+        return problems
+    try:
+        param_specs(params, make_mesh(spec.mesh.axes), [(r.match, r.spec) for r in spec.mesh.rules])
+    except ConfigError as exc:
+        problems += exc.problems
+    return problems
