@@ -23,5 +23,5 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    overrides = Overrides(steps=args.steps, trainable=args.pathway, lora_rank=args.lora_rank)
+    overrides = Overrides(steps=args.steps, lr=args.lr, trainable=args.pathway, lora_rank=args.lora_rank)
     return execute(args, overrides, init_from=args.init_from)

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import pathways
 from pathways.cli._output import console, print_json
 from pathways.graph import build, random_batch
+from pathways.plan import preflight
 
 
 def register(sub) -> None:
@@ -23,12 +24,15 @@ def register(sub) -> None:
     )
     p.add_argument("config", help="YAML config file")
     p.add_argument("--seed", type=int, default=0, help="seed for parameters and the batch (default 0)")
+    p.add_argument("--no-preflight", action="store_true", help="skip the check that the estimated memory fits the devices")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     graph = pathways.validate(args.config)
+    if not args.no_preflight:
+        preflight(graph, "forward")
     key = jax.random.key(args.seed)
     model = build(graph, key)
     batch = random_batch(graph, jax.random.fold_in(key, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathways.cli._args import nonnegative_float, number, positive_int
 from pathways.cli._output import print_json
 from pathways.generate import Generator, Sampling
 from pathways.generate._generator import GenerateError
@@ -21,11 +22,12 @@ def register(sub) -> None:
     p.add_argument("--prompt", action="append", required=True, help="prompt text (repeat for a batch)")
     p.add_argument("--image", action="append", help="image file for the prompt(s) (one, or one per prompt)")
     p.add_argument("--audio", action="append", help="WAV file for the prompt(s) (one, or one per prompt)")
-    p.add_argument("--max-new-tokens", type=int, default=32, help="tokens to generate (default 32)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default)")
-    p.add_argument("--top-k", type=int, help="sample among the k likeliest tokens")
-    p.add_argument("--top-p", type=float, help="sample among the likeliest tokens covering probability p")
+    p.add_argument("--max-new-tokens", type=positive_int, default=32, help="tokens to generate (default 32)")
+    p.add_argument("--temperature", type=nonnegative_float, default=0.0, help="0 is greedy (default)")
+    p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
+    p.add_argument("--top-p", type=number(low=0, high=1, low_open=True), help="sample among the likeliest tokens covering probability p")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--no-preflight", action="store_true", help="skip the check that the estimated memory fits the devices")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -35,7 +37,7 @@ def run(args) -> int:
         sampling = Sampling(args.temperature, args.top_k, args.top_p)
     except ValueError as exc:
         raise GenerateError(str(exc)) from None
-    gen = Generator.from_checkpoint(args.checkpoint)
+    gen = Generator.from_checkpoint(args.checkpoint, check_memory=not args.no_preflight)
     images = args.image[0] if args.image and len(args.image) == 1 else args.image
     audio = args.audio[0] if args.audio and len(args.audio) == 1 else args.audio
     out = gen.generate(args.prompt, images=images, audio=audio, max_new_tokens=args.max_new_tokens, sampling=sampling, seed=args.seed)

@@ -19,4 +19,4 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    return execute(args, Overrides(steps=args.steps))
+    return execute(args, Overrides(steps=args.steps, lr=args.lr))

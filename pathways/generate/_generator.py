@@ -55,19 +55,24 @@ class Generator:
         self.media = media_fields(graph)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> "Generator":
-        """Load a checkpoint directory (or a run's newest checkpoint); LoRA checkpoints bring their base."""
+    def from_checkpoint(cls, path: str | Path, *, check_memory: bool = True) -> "Generator":
+        """Load a checkpoint directory (or a run's newest checkpoint); LoRA checkpoints bring their base.
+
+        With `check_memory`, a model the devices cannot hold is refused before it is allocated.
+        """
         from pathways.config import load_config
         from pathways.graph import build, resolve
+        from pathways.plan import preflight
         from pathways.train import _checkpoint as ckpt
         from pathways.train._merge import load_lora_model
 
         c = ckpt.load(path)
+        graph = resolve(load_config(c.path / "config.yaml"))
+        if check_memory:
+            preflight(graph, "generate")
         if c.state.get("lora"):
             model, _, _ = load_lora_model(c.path)
-            graph = resolve(load_config(c.path / "config.yaml"))
         else:
-            graph = resolve(load_config(c.path / "config.yaml"))
             model, _ = ckpt.load_into(build(graph, jax.random.key(0)), c.params, set())
         if graph.tokenizer is None:
             raise GenerateError([Problem("", "checkpoint has no tokenizer (its config names none): cannot encode prompts", str(c.path))])

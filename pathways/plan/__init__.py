@@ -12,11 +12,13 @@ from pathways.plan._flops import PathwayCost, flops_per_token, pathway_costs
 from pathways.plan._hardware import CHIPS, Chip, Mesh, PlanError, parse_mesh
 from pathways.plan._memory import memory_per_chip
 from pathways.plan._plan import plan
+from pathways.plan._preflight import MemoryPreflightError, preflight
 from pathways.plan._scaling import chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
 
 __all__ = [
     "CHIPS",
     "Chip",
+    "MemoryPreflightError",
     "Mesh",
     "PathwayCost",
     "PlanError",
@@ -29,4 +31,5 @@ __all__ = [
     "parse_mesh",
     "pathway_costs",
     "plan",
+    "preflight",
 ]

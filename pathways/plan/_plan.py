@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathways._errors import Problem
 from pathways.graph import ResolvedGraph
 from pathways.plan._flops import decoder_of, flops_per_token, pathway_costs, with_sequence_length
@@ -44,8 +46,8 @@ def plan(
     if compute is not None and tokens is not None:
         raise PlanError([Problem("--compute", "give --compute or --tokens, not both")])
     for flag, value in (("--compute", compute), ("--tokens", tokens), ("--seq-len", seq_len), ("--batch", batch)):
-        if value is not None and value <= 0:
-            raise PlanError([Problem(flag, f"must be positive, got {value:g}")])
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise PlanError([Problem(flag, f"must be positive and finite, got {value:g}")])
     if not 0 < mfu <= 1:
         raise PlanError([Problem("--mfu", f"must be in (0, 1], got {mfu}")])
     hw = get_chip(chip)

@@ -1,7 +1,7 @@
 """Training and pathway-specific fine-tuning: freezing, optimisation, checkpoints, the loop."""
 
-from pathways.train._checkpoint import Checkpoint, CheckpointError, list_checkpoints, load, load_into, save
-from pathways.train._loop import Interrupted, Result, TrainingDiverged, evaluate, fit, print_counts
+from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, save
+from pathways.train._loop import Interrupted, OutOfMemory, Result, TrainingDiverged, evaluate, fit, is_run, print_counts
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
 from pathways.train._run import Overrides, Run, prepare
@@ -11,6 +11,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Interrupted",
+    "OutOfMemory",
     "Overrides",
     "Result",
     "Run",
@@ -18,6 +19,8 @@ __all__ = [
     "decay_mask",
     "evaluate",
     "fit",
+    "is_run",
+    "latest_good",
     "learning_rate",
     "list_checkpoints",
     "load",

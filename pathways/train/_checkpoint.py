@@ -15,10 +15,12 @@ a save leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import yaml
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from pathways._errors import PathwaysError, Problem
@@ -112,12 +114,40 @@ def save(
     extra: dict[str, bytes] | None = None,
 ) -> Path:
     """Write `ckpt_root/step-XXXXXXXX` atomically, then drop all but the newest `keep`."""
-    for stale in ckpt_root.glob(".tmp-*") if ckpt_root.is_dir() else ():  # left by a crash mid-save
-        shutil.rmtree(stale, ignore_errors=True)
-    final = write(ckpt_root / f"step-{step:08d}", params=params, opt_state=opt_state, state={**state, "step": step}, config=config, extra=extra)
+    recover(ckpt_root)
+    final = ckpt_root / f"step-{step:08d}"
+    if not (final.exists() and _is_complete(final)):  # a step saved twice (Ctrl-C right after a save) holds the same
+        write(final, params=params, opt_state=opt_state, state={**state, "step": step}, config=config, extra=extra)
     for stale in list_checkpoints(ckpt_root)[:-keep]:
-        shutil.rmtree(stale)
+        _remove(stale)
     return final
+
+
+def _remove(path: Path) -> None:
+    """Delete a checkpoint so that a crash part-way never leaves a half-deleted `step-*` behind."""
+    doomed = path.parent / f".del-{path.name}-{os.getpid()}"
+    path.rename(doomed)
+    shutil.rmtree(doomed)
+
+
+def recover(ckpt_root: Path) -> None:
+    """Tidy what a crash during a save leaves under `ckpt_root`.
+
+    `.tmp-*` (a save that never finished) and `.del-*` (a deletion that never
+    finished) are removed; `.old-step-X` (a re-save killed between its two
+    renames) is put back as `step-X` when no `step-X` exists.
+    """
+    if not ckpt_root.is_dir():
+        return
+    for p in sorted(ckpt_root.iterdir()):
+        if p.name.startswith((".tmp-", ".del-")):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(".old-"):
+            name = p.name[len(".old-") :].rsplit("-", 1)[0]
+            if STEP_DIR.match(name) and not (ckpt_root / name).exists():
+                p.rename(ckpt_root / name)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def write(final: Path, *, params, opt_state, state, config, extra: dict[str, bytes] | None = None) -> Path:
@@ -128,7 +158,7 @@ def write(final: Path, *, params, opt_state, state, config, extra: dict[str, byt
         shutil.rmtree(tmp)
     files: dict[str, Any] = {
         "model.safetensors": params,
-        "state.json": json.dumps(state, indent=2),
+        "state.json": json.dumps({**state, "optimizer_state": bool(opt_state)}, indent=2),
         "config.yaml": yaml.safe_dump(config, sort_keys=False),
     }
     if opt_state:
@@ -152,15 +182,90 @@ def list_checkpoints(ckpt_root: Path) -> list[Path]:
     return sorted(p for p in ckpt_root.iterdir() if p.is_dir() and STEP_DIR.match(p.name))
 
 
+def content_hash(path: str | Path) -> str:
+    """sha256 of a checkpoint's weights (`model.safetensors`): what a LoRA run records of its base."""
+    digest = hashlib.sha256()
+    with open(Path(path) / "model.safetensors", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def base_of(c: "Checkpoint") -> Path:
+    """The base checkpoint a LoRA checkpoint adapts, checked to be the very weights it was trained on.
+
+    Runs record the base's absolute path and the sha256 of its weights; older
+    ones recorded a path relative to the working directory and no hash.
+    """
+    where = str(c.path / "state.json")
+    base = Path(c.state["base_checkpoint"])
+    if not (base / "model.safetensors").is_file():
+        raise CheckpointError([Problem("base_checkpoint", f"the base checkpoint {base} of this LoRA checkpoint is gone (moved or deleted)", where)])
+    expected = c.state.get("base_sha256")
+    if expected and content_hash(base) != expected:
+        raise CheckpointError(
+            [Problem("base_checkpoint", f"{base} is not the base this LoRA checkpoint was trained on: its weights changed (sha256 {content_hash(base)[:12]}, expected {expected[:12]})", where)]
+        )
+    return base
+
+
+def problem_with(path: Path) -> str | None:
+    """Why the checkpoint directory `path` cannot be resumed from (None when it is whole).
+
+    Reads only metadata and safetensors headers (a truncated file is caught by its
+    header, which records every tensor's extent), never the tensors themselves.
+    """
+    for name in ("state.json", "config.yaml", "model.safetensors"):
+        if not (path / name).is_file():
+            return f"{name} is missing"
+    try:
+        state = json.loads((path / "state.json").read_text())
+        yaml.safe_load((path / "config.yaml").read_text())
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        return f"unreadable metadata: {str(exc).splitlines()[0]}"
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        return "state.json has no step"
+    if state.get("optimizer_state") and not (path / "optimizer.safetensors").is_file():
+        return "optimizer.safetensors is missing"
+    for name in ("model.safetensors", "optimizer.safetensors"):
+        if (path / name).exists():
+            try:
+                with safe_open(str(path / name), "np"):
+                    pass
+            except (SafetensorError, OSError) as exc:
+                return f"{name} is unreadable (truncated?): {exc}"
+    return None
+
+
+def _is_complete(path: Path) -> bool:
+    return problem_with(path) is None
+
+
+def latest_good(ckpt_root: Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint under `ckpt_root` that is whole, and one note per newer one skipped."""
+    notes = []
+    for path in reversed(list_checkpoints(ckpt_root)):
+        why = problem_with(path)
+        if why is None:
+            return path, notes
+        notes.append(f"skipping damaged checkpoint {path}: {why}")
+    return None, notes
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint directory, or the newest one of a run directory."""
     path = Path(path)
     if (path / "model.safetensors").exists() or (path / "state.json").exists():
         return path
-    found = list_checkpoints(path / "checkpoints") or list_checkpoints(path)
-    if not found:
+    root = path / "checkpoints" if list_checkpoints(path / "checkpoints") else path
+    if not list_checkpoints(root):
         raise CheckpointError([Problem("", "no checkpoint here (expected model.safetensors, or a run directory with checkpoints/)", str(path))])
-    return found[-1]
+    good, skipped = latest_good(root)
+    if good is None:
+        raise CheckpointError([Problem("", note.removeprefix("skipping "), None) for note in skipped])
+    for note in skipped:
+        print(f"note: {note}", file=sys.stderr)
+    return good
 
 
 @dataclasses.dataclass

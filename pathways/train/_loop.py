@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ import numpy as np
 import yaml
 
 from pathways._errors import PathwaysError, Problem
+from pathways._files import atomic_write_text
 from pathways.train import _checkpoint as ckpt
 from pathways.train._progress import Progress
 from pathways.train._run import Run
@@ -79,12 +81,58 @@ def _deleted(tree) -> bool:
     return any(x.is_deleted() for x in jax.tree.leaves(eqx.filter(tree, eqx.is_array)) if isinstance(x, jax.Array))
 
 
-def _truncate_metrics(path: Path, after_step: int) -> None:
-    """Drop metric lines past `after_step` (they belong to work that a resume will redo)."""
+class OutOfMemory(PathwaysError):
+    """A step needed more device memory than there is; the last good checkpoint is kept."""
+
+    exit_code = 1
+
+
+def _truncate_metrics(path: Path, after_step: int) -> list[str]:
+    """Drop metric lines past `after_step` (work that a resume will redo) and lines a crash tore.
+
+    A kill during an append leaves a partial last line; it is dropped and said once.
+    The file is replaced atomically, so a crash here loses nothing either.
+    """
     if not path.exists():
-        return
-    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= after_step]
-    path.write_text("".join(line + "\n" for line in keep))
+        return []
+    keep, torn = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+            step = int(record["step"])
+        except (ValueError, KeyError, TypeError):
+            torn += line.strip() != ""
+            continue
+        if step <= after_step:
+            keep.append(line)
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
+    return [f"{path}: dropped {torn} torn or unreadable line(s) left by an interrupted write"] if torn else []
+
+
+def is_run(path: Path) -> bool:
+    """Whether `path` is a run directory that `fit` made (it always holds config.yaml and metrics.jsonl)."""
+    return (path / "config.yaml").is_file() and (path / "metrics.jsonl").is_file()
+
+
+def _start_run_dir(out: Path, config_text: str) -> None:
+    """Make `out` a run directory in one step: built aside, then renamed into place (onto an empty `out` too).
+
+    A crash therefore leaves either no run or a whole one, never a folder that is
+    neither; leftovers of earlier crashes beside `out` are removed.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.new-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = out.parent / f".{out.name}.new-{os.getpid()}"
+    tmp.mkdir()
+    atomic_write_text(tmp / "config.yaml", config_text)
+    atomic_write_text(tmp / "metrics.jsonl", "")
+    os.rename(tmp, out)  # replaces an empty directory atomically
+
+
+def _last_good(out: Path) -> str:
+    good, _ = ckpt.latest_good(out / "checkpoints")
+    return f"last good checkpoint: {good}" if good else "no checkpoint was saved yet"
 
 
 def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> Result:
@@ -93,9 +141,13 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
     primary = jax.process_index() == 0  # in a multi-process run only process 0 writes files
     metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
     if primary:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False))
-        _truncate_metrics(metrics_path, start)
+        config_text = yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False)
+        if is_run(out):
+            atomic_write_text(out / "config.yaml", config_text)
+        else:
+            _start_run_dir(out, config_text)
+        for note in _truncate_metrics(metrics_path, start):
+            print(f"note: {note}", file=sys.stderr)
     frozen = eqx.partition(run.model, run.spec)[1]
     tokens_per_step = int(np.prod(next(iter(run.graph.batch.values())).shape[:1])) * _seq_len(run) * train.grad_accum
     first = last = None
@@ -125,14 +177,23 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
                 if interrupt.requested:
                     raise KeyboardInterrupt
                 batch = run.batch(step)
-                new_trainable, new_opt_state, metrics = run.step_fn(frozen, trainable, opt_state, batch)
-                loss = float(metrics["loss"])
+                try:
+                    new_trainable, new_opt_state, metrics = run.step_fn(frozen, trainable, opt_state, batch)
+                    loss = float(metrics["loss"])
+                except jax.errors.JaxRuntimeError as exc:
+                    if "RESOURCE_EXHAUSTED" not in str(exc):
+                        raise
+                    first_line = str(exc).strip().splitlines()[0][:200]
+                    raise OutOfMemory([Problem("", f"out of device memory at step {step + 1} ({first_line}); stopped ({_last_good(out)})", str(out))]) from None
                 grad_norm = float(metrics["grad_norm"])
-                if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                    good = ckpt.list_checkpoints(out / "checkpoints")
-                    where = f"last good checkpoint: {good[-1]}" if good else "no checkpoint was saved yet"
-                    what = f"loss became {loss}" if not math.isfinite(loss) else f"gradient norm became {grad_norm}"
-                    raise TrainingDiverged([Problem("", f"{what} at step {step + 1}; stopped ({where})", str(out))])
+                problem = (
+                    f"loss became {loss}" if not math.isfinite(loss)
+                    else f"gradient norm became {grad_norm}" if not math.isfinite(grad_norm)
+                    else "the update made parameters non-finite" if not bool(metrics["params_finite"])
+                    else None
+                )
+                if problem:  # the update is not kept: every checkpoint on disk stays finite
+                    raise TrainingDiverged([Problem("", f"{problem} at step {step + 1}; stopped ({_last_good(out)})", str(out))])
                 trainable, opt_state = new_trainable, new_opt_state
                 step += 1
                 window_steps += 1
@@ -159,10 +220,15 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
                     last_ckpt = save(step)
     except KeyboardInterrupt:
         if _deleted(trainable) or _deleted(opt_state):  # aborted inside a step (second Ctrl-C)
-            good = ckpt.list_checkpoints(out / "checkpoints")
-            where = f"resume from {good[-1]} with --resume" if good else "no checkpoint was saved"
+            good, _ = ckpt.latest_good(out / "checkpoints")
+            where = f"resume from {good} with --resume" if good else "no checkpoint was saved"
             raise Interrupted([Problem("", f"aborted during step {step + 1}: not saved; {where}", str(out))]) from None
-        last_ckpt = save(step)
+        try:
+            last_ckpt = save(step)
+        except KeyboardInterrupt:  # Ctrl-C again while saving: the half-written checkpoint is never renamed into place
+            good, _ = ckpt.latest_good(out / "checkpoints")
+            where = f"resume from {good} with --resume" if good else "no checkpoint was saved"
+            raise Interrupted([Problem("", f"aborted while saving step {step}: not saved; {where}", str(out))]) from None
         raise Interrupted([Problem("", f"interrupted at step {step}: saved {last_ckpt}; resume with --resume", str(out))]) from None
     return Result(out, step, first, last, last_ckpt, trainable, opt_state)
 

@@ -23,7 +23,7 @@ def load_lora_model(path: str | Path) -> tuple[Graph, ckpt.Checkpoint, object]:
     loaded = load_config(c.path / "config.yaml")
     graph = resolve(loaded)
     model = build(graph, jax.random.key(0))
-    base = ckpt.load(c.state["base_checkpoint"])
+    base = ckpt.load(ckpt.base_of(c))
     model, _ = ckpt.load_into(model, base.params, set())
     lora = adapter_registry().get("lora").cls
     name = lora_cfg["pathway"]

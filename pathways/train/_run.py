@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pydantic
 
 from pathways._errors import ConfigError, Problem
 from pathways.config import LoadedConfig, load_config, resolved_yaml
@@ -31,12 +32,21 @@ class Overrides:
     """What the command line changes in the config's `train` section."""
 
     steps: int | None = None
+    lr: float | None = None
     trainable: list[str] | None = None
     lora_rank: int | None = None
 
 
 def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _override(model: pydantic.BaseModel, flag: str, **update):
+    """`model` with `update` applied and validated by the same field constraints as the YAML."""
+    try:
+        return type(model).model_validate({**model.model_dump(), **update})
+    except pydantic.ValidationError as exc:
+        raise ConfigError([Problem(flag, f"{e['msg']} (got {e['input']!r})") for e in exc.errors()]) from None
 
 
 def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
@@ -46,16 +56,51 @@ def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
         raise ConfigError([Problem(s, f"training needs a '{s}' section") for s in missing])
     train = spec.train
     if o.steps is not None:
-        train = train.model_copy(update={"steps": o.steps})
+        train = _override(train, "--steps", steps=o.steps)
+    if o.lr is not None:
+        train = train.model_copy(update={"optimizer": _override(train.optimizer, "--lr", lr=o.lr)})
     if o.trainable is not None:
-        train = train.model_copy(update={"trainable": o.trainable})
+        train = _override(train, "--pathway", trainable=o.trainable)
     if o.lora_rank is not None:
         names = train.trainable or []
         if len(names) != 1:
             raise ConfigError([Problem("--lora-rank", f"LoRA adapts exactly one pathway: give one --pathway (got {names or 'none'})")])
-        lora = train.lora.model_copy(update={"rank": o.lora_rank, "pathway": names[0]}) if train.lora else LoRASpec(pathway=names[0], rank=o.lora_rank)
+        lora = _override(train.lora or LoRASpec(pathway=names[0]), "--lora-rank", rank=o.lora_rank, pathway=names[0])
         train = train.model_copy(update={"lora": lora})
     return dataclasses.replace(loaded, spec=spec.model_copy(update={"train": train}))
+
+
+# Settings a resumed run may change freely: they decide what is logged and kept, or how the same
+# computation is laid out over devices (a checkpoint saved on one mesh resumes on another), not what
+# is computed.
+BOOKKEEPING = frozenset({"train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints"})
+LAYOUT = "mesh"
+
+
+def _changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted place, old, new) for every leaf that differs between two config trees."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in list(old) + [k for k in new if k not in old]:
+            out += _changes(old.get(k), new.get(k), f"{where}.{k}" if where else str(k))
+        return out
+    return [] if old == new else [(where, old, new)]
+
+
+def config_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[Problem]:
+    """What differs between the config a checkpoint was written with and the one resuming it.
+
+    Bookkeeping fields are free; `train.steps` too, except under a cosine schedule,
+    whose decay spans `train.steps` (the resumed steps would use other rates).
+    """
+    cosine = (now.get("train") or {}).get("schedule", {}).get("kind", "cosine") == "cosine"
+    problems = []
+    for where, old, new in _changes(saved, now):
+        if where in BOOKKEEPING or where.split(".")[0] == LAYOUT or (where == "train.steps" and not cosine):
+            continue
+        why = " (the cosine schedule decays over train.steps)" if where == "train.steps" else ""
+        problems.append(Problem("--resume", f"{where} changed since the checkpoint: {old!r} -> {new!r}{why}"))
+    return problems
 
 
 def _check_losses(graph: ResolvedGraph) -> list[Problem]:
@@ -83,8 +128,9 @@ class Run:
     eval_fn: Any
     schedule: Any
     notes: list[str]
-    base_checkpoint: str | None
+    base_checkpoint: str | None  # absolute path of the checkpoint the run started from
     mesh: Any = None  # jax.sharding.Mesh when the config has a `mesh` section
+    base_sha256: str | None = None  # of the base's weights, so a LoRA checkpoint finds exactly its base
 
     @property
     def train(self):
@@ -109,16 +155,12 @@ class Run:
             "config_sha256": config_hash(self.config(in_checkpoint=True)),
             "tokenizer": self.graph.tokenizer.identity if self.graph.tokenizer else None,
             "base_checkpoint": self.base_checkpoint,
+            "base_sha256": self.base_sha256,
             "lora": self.train.lora.model_dump() if self.train.lora else None,
         }
 
     def config(self, *, in_checkpoint: bool) -> dict[str, Any]:
-        """The resolved config; its tokenizer path points at the checkpoint's copy, or is made absolute."""
-        config = resolved_yaml(self.loaded)
-        tok = self.graph.tokenizer
-        if getattr(tok, "path", None):
-            config["tokenizer"] = "tokenizer.model" if in_checkpoint else str(tok.path.resolve())
-        return config
+        return run_config(self.loaded, self.graph.tokenizer, in_checkpoint=in_checkpoint)
 
     def extra_files(self) -> dict[str, bytes]:
         """Files a checkpoint carries besides tensors: the SentencePiece model, so it is self-contained."""
@@ -144,6 +186,14 @@ class Run:
         return place_batch(batch, self.mesh, leading=leading)
 
 
+def run_config(loaded: LoadedConfig, tokenizer, *, in_checkpoint: bool) -> dict[str, Any]:
+    """The resolved config; its tokenizer path points at the checkpoint's copy, or is made absolute."""
+    config = resolved_yaml(loaded)
+    if getattr(tokenizer, "path", None):
+        config["tokenizer"] = "tokenizer.model" if in_checkpoint else str(tokenizer.path.resolve())
+    return config
+
+
 def check_tokenizer(c: ckpt.Checkpoint, tokenizer) -> None:
     """A checkpoint's embeddings only make sense with the tokenizer it was trained with."""
     saved = c.state.get("tokenizer")
@@ -167,11 +217,23 @@ def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: 
     if c.state.get("lora"):
         raise ConfigError([Problem("--from", f"{c.path} holds LoRA adapters only: merge it first (`pathways lora-merge {c.path} --out DIR`)")])
     model, notes = ckpt.load_into(model, c.params, trainable)
-    return model, notes, str(c.path)
+    return model, notes, str(c.path.resolve())
 
 
-def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init_from: str | None = None, resume_from: Path | None = None) -> tuple[Run, Any, Any, int]:
-    """Build the run; returns it with the initial trainable half, optimizer state and start step."""
+def prepare(
+    config_path: str | Path,
+    overrides: Overrides = Overrides(),
+    *,
+    init_from: str | None = None,
+    resume_from: Path | None = None,
+    allow_config_change: bool = False,
+    check_memory: bool = True,
+) -> tuple[Run, Any, Any, int]:
+    """Build the run; returns it with the initial trainable half, optimizer state and start step.
+
+    Resuming with a config that changed in anything but bookkeeping is refused
+    (one problem per changed field) unless `allow_config_change`, which notes them.
+    """
     loaded = apply_overrides(load_config(config_path), overrides)
     spec = loaded.spec
     graph = resolve(loaded)
@@ -191,17 +253,22 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     eval_batcher = None if spec.data.eval_config is None else batcher_for(spec.data.eval_config, "data.eval_config")
 
     train = spec.train
+    if check_memory:  # before anything is allocated
+        from pathways.plan import preflight
+
+        preflight(graph, "train", trainable=set() if train.lora else (set(train.trainable) if train.trainable else None), mesh_axes=spec.mesh.axes if spec.mesh else None)
     key = jax.random.key(train.seed)
     model = build(graph, key)
     notes: list[str] = []
     trainable_names = set(train.trainable or model.pathways)
-    base = None
+    base = base_sha256 = resumed = None
     if resume_from is not None:
-        state = json.loads((resume_from / "state.json").read_text())
-        base = state.get("base_checkpoint")
-        init_from = base if train.lora else None
+        resumed = ckpt.load(resume_from)
+        base, base_sha256 = resumed.state.get("base_checkpoint"), resumed.state.get("base_sha256")
+        init_from = str(ckpt.base_of(resumed)) if train.lora else None  # checks the base's hash
     if init_from is not None:
         model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names, graph.tokenizer)
+        base_sha256 = base_sha256 or ckpt.content_hash(base)
 
     if train.lora is not None:
         if train.lora.pathway not in model.pathways:
@@ -228,8 +295,8 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     if mesh is not None:  # moments sharded like their parameters, step counts replicated
         opt_state = place(opt_state, shardings(opt_state, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
     start = 0
-    if resume_from is not None:
-        c = ckpt.load(resume_from)
+    if resumed is not None:
+        c = resumed
         check_tokenizer(c, graph.tokenizer)
         saved = set(c.state.get("trainable") or [])
         now = {n for n, (t, _) in parameter_counts(model, fspec).items() if t}
@@ -237,6 +304,11 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
             raise ckpt.CheckpointError(
                 [Problem("--resume", f"the run trained {sorted(saved)} but this command trains {sorted(now)}: resume with the same --pathway selection", str(c.path))]
             )
+        changed = config_changes(c.config, run_config(loaded, graph.tokenizer, in_checkpoint=True))
+        if changed and not allow_config_change:
+            hint = Problem("--allow-config-change", "pass it to resume with the new values anyway (the run will no longer equal an uninterrupted one)")
+            raise ckpt.CheckpointError([dataclasses.replace(p, file=str(c.path)) for p in changed] + [hint])
+        notes += [f"resuming with a changed config: {p.message}" for p in changed]
         if train.lora is None:
             model, _ = ckpt.load_into(model, c.params, set())
             if mesh is not None:
@@ -259,5 +331,5 @@ def prepare(config_path: str | Path, overrides: Overrides = Overrides(), *, init
     loss_fn = make_loss_fn(train.losses, compute)
     step_fn = make_train_step(loss_fn, optimizer, grad_accum=train.grad_accum)
     eval_fn = eqx.filter_jit(lambda trainable, frozen, batch: loss_fn(trainable, frozen, batch)[0])
-    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base, mesh)
+    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base, mesh, base_sha256)
     return run, trainable, opt_state, start

@@ -59,7 +59,9 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
         params = eqx.filter(trainable, eqx.is_inexact_array)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         trainable = eqx.apply_updates(trainable, updates)
-        return trainable, opt_state, {"loss": loss, "grad_norm": _global_norm(grads), **metrics}
+        # A finite loss and gradient can still give non-finite weights (an infinite learning rate).
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(eqx.filter(trainable, eqx.is_inexact_array))] or [jnp.bool_(True)]))
+        return trainable, opt_state, {"loss": loss, "grad_norm": _global_norm(grads), "params_finite": finite, **metrics}
 
     # Donate the trainable parameters and optimizer state (they are replaced), never the
     # frozen half or the batch, which callers may reuse: both travel in the first argument.

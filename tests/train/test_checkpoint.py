@@ -90,20 +90,37 @@ def test_damaged_checkpoint_is_a_clear_error(capsys, tmp_path, base_run, file, h
     assert len(err.splitlines()) == 1
 
 
-def test_resume_with_a_damaged_or_missing_optimizer_state_is_an_error(capsys, tmp_path, base_run):
-    # Without the optimizer state a resumed run silently restarts Adam's moments: not the run it claims to continue.
+def test_resume_skips_a_damaged_newest_checkpoint_and_uses_the_previous_one(capsys, tmp_path, base_run):
+    # Without the optimizer state a resumed run would silently restart Adam's moments: that checkpoint
+    # is not resumable, so the previous intact one is used, and said once.
     config = write_config(tmp_path)
-    for how in ("truncate", "delete"):
-        run = tmp_path / how
+    damage = {
+        "truncated optimizer": ("optimizer.safetensors", lambda p: p.write_bytes(p.read_bytes()[:100])),
+        "missing optimizer": ("optimizer.safetensors", lambda p: p.unlink()),
+        "truncated weights": ("model.safetensors", lambda p: p.write_bytes(p.read_bytes()[:-8])),
+        "corrupt state": ("state.json", lambda p: p.write_text('{"step": 4,')),
+        "missing state": ("state.json", lambda p: p.unlink()),
+        "corrupt config": ("config.yaml", lambda p: p.write_text("train: [\n")),
+    }
+    for i, (how, (name, spoil)) in enumerate(damage.items()):
+        run = tmp_path / f"run{i}"
         shutil.copytree(base_run, run)
-        path = run / "checkpoints" / "step-00000004" / "optimizer.safetensors"
-        if how == "truncate":
-            path.write_bytes(path.read_bytes()[:100])
-        else:
-            path.unlink()
-        code, _, err = cli(capsys, "train", config, "--out", run, "--resume", "--steps", 6, "--no-progress")
-        assert code == 2, how
-        assert err.startswith(f"error: {path}"), err
+        spoil(run / "checkpoints" / "step-00000004" / name)
+        code, out, err = cli(capsys, "train", config, "--out", run, "--resume", "--steps", 6, "--no-progress")
+        assert code == 0, (how, err)
+        assert err.count("note: skipping damaged checkpoint") == 1 and "step-00000004" in err, (how, err)
+        assert "Traceback" not in err
+        assert "at step 2" in out, how
+        assert list_checkpoints(run / "checkpoints")[-1].name == "step-00000006"
+    # With no intact checkpoint left there is nothing to resume: one line per checkpoint skipped, then the error.
+    run = tmp_path / "none"
+    shutil.copytree(base_run, run)
+    for c in list_checkpoints(run / "checkpoints"):
+        (c / "state.json").unlink()
+    code, _, err = cli(capsys, "train", config, "--out", run, "--resume", "--no-progress")
+    assert code == 2
+    assert err.splitlines()[-1] == f"error: {run}: --resume: no intact checkpoint to resume from"
+    assert "Traceback" not in err
 
 
 def test_resume_with_other_trainable_pathways_is_an_error(capsys, tmp_path, base_run):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from trainkit import checkpoint_params, cli, write_config
 
-from pathways.train import _run, list_checkpoints
+from pathways.train import _checkpoint as ckpt, _run, list_checkpoints
 
 STEPS = 6
 
@@ -113,4 +113,36 @@ def test_fewer_steps_then_resume_matches_and_redoes_lost_metrics(capsys, tmp_pat
     code, stdout, err = cli(capsys, "train", config, "--out", out, "--resume", "--no-progress")
     assert code == 0, err
     assert "at step 2" in stdout
+    assert_same_as_uninterrupted(out, uninterrupted)
+
+
+def test_ctrl_c_again_while_saving_keeps_the_last_checkpoint(capsys, monkeypatch, tmp_path, uninterrupted):
+    # The first Ctrl-C stops at a step boundary and saves; a second one during that save aborts it.
+    config = write_config(tmp_path, steps=STEPS)
+    out = tmp_path / "run"
+    interrupt_during_call(monkeypatch, 3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    real_save, saves = ckpt.save, [0]
+
+    def save_then_ctrl_c(*args, **kwargs):
+        saves[0] += 1
+        if saves[0] == 2:  # step 2 is saved by checkpoint_every; the interrupt's save of step 3 is aborted
+            real_write = ckpt._write_dir
+
+            def write_and_interrupt(tmp, files):
+                real_write(tmp, files)
+                raise KeyboardInterrupt
+
+            monkeypatch.setattr(ckpt, "_write_dir", write_and_interrupt)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "save", save_then_ctrl_c)
+    code, _, err = cli(capsys, "train", config, "--out", out, "--no-progress")
+    assert code == 130 and "Traceback" not in err
+    assert f"aborted while saving step 3: not saved; resume from {out / 'checkpoints' / 'step-00000002'} with --resume" in err
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step-00000002"]
+
+    monkeypatch.undo()
+    code, _, err = cli(capsys, "train", config, "--out", out, "--resume", "--no-progress")
+    assert code == 0, err
+    assert not [p.name for p in (out / "checkpoints").iterdir() if p.name.startswith(".")]  # the torn save was cleared
     assert_same_as_uninterrupted(out, uninterrupted)

@@ -40,9 +40,12 @@ def test_resume_with_nothing_to_resume(capsys, tmp_path):
     config = write_config(tmp_path)
     code, _, err = cli(capsys, "train", config, "--out", tmp_path / "none", "--resume")
     assert (code, err) == (2, f"error: {tmp_path / 'none'}: --resume: no run to resume\n")
-    (tmp_path / "empty" / "checkpoints").mkdir(parents=True)
-    code, _, err = cli(capsys, "train", config, "--out", tmp_path / "empty", "--resume")
-    assert (code, err) == (2, f"error: {tmp_path / 'empty'}: --resume: no checkpoint to resume from\n")
+    killed = tmp_path / "killed"  # a run killed before its first checkpoint
+    (killed / "checkpoints").mkdir(parents=True)
+    (killed / "config.yaml").write_text("name: x\n")
+    (killed / "metrics.jsonl").write_text("")
+    code, _, err = cli(capsys, "train", config, "--out", killed, "--resume")
+    assert (code, err) == (2, f"error: {killed}: --resume: no intact checkpoint to resume from\n")
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(capsys, monkeypatch, tmp_path):
