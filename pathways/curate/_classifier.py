@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -26,6 +25,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from pathways._errors import PathwaysError, Problem
+from pathways._files import atomic_path, atomic_write_text
 from pathways.curate._jsonl import iter_lines
 from pathways.curate._text import mix64, ngram_hashes, string_hashes
 
@@ -75,11 +75,12 @@ class HashedNgramClassifier:
         self.info = dict(info or {})
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """`[N, classes]` probabilities, columns in `labels` order."""
-        rows = [self.weights[self.features(t)].mean(axis=0) for t in texts]  # N x [classes]
-        if not rows:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return _softmax(np.stack(rows) + self.bias[None, :])
+        """`[N, classes]` probabilities, columns in `labels` order (NaN where the logits overflow)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # callers check: the classifier filter fails closed
+            rows = [self.weights[self.features(t)].mean(axis=0) for t in texts]  # N x [classes]
+            if not rows:
+                return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return _softmax(np.stack(rows) + self.bias[None, :])
 
     def predict(self, texts: Iterable[str]) -> list[str]:
         return [self.labels[i] for i in self.predict_proba(texts).argmax(axis=1)]
@@ -95,12 +96,9 @@ class HashedNgramClassifier:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         config = {"format": FORMAT, "version": 1, "labels": self.labels, "features": dataclasses.asdict(self.features), **self.info}
-        tmp = directory / f".model.safetensors.tmp-{os.getpid()}"
-        save_file({"weights": self.weights, "bias": self.bias}, str(tmp))
-        os.replace(tmp, directory / "model.safetensors")
-        tmp = directory / f".config.json.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(config, indent=2) + "\n")
-        os.replace(tmp, directory / "config.json")
+        with atomic_path(directory / "model.safetensors") as tmp:
+            save_file({"weights": self.weights, "bias": self.bias}, str(tmp))
+        atomic_write_text(directory / "config.json", json.dumps(config, indent=2) + "\n")
         return directory
 
     @classmethod
@@ -114,12 +112,19 @@ class HashedNgramClassifier:
             tensors = load_file(str(directory / "model.safetensors"))
         except (OSError, ValueError) as exc:
             raise PathwaysError([Problem("", f"not a saved classifier: {exc}", str(directory))]) from None
+        where = str(directory)
         if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise PathwaysError([Problem("", f"config.json is not a {FORMAT} model", str(directory))])
-        features = Features(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.pop("features").items()})
-        labels = config.pop("labels")
-        info = {k: v for k, v in config.items() if k not in ("format", "version")}
-        return cls(labels, features, tensors["weights"], tensors["bias"], info)
+            raise PathwaysError([Problem("", f"config.json is not a {FORMAT} model", where)])
+        try:
+            features = Features(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.pop("features").items()})
+            labels = [str(label) for label in config.pop("labels")]
+            model = cls(labels, features, tensors["weights"], tensors["bias"], {k: v for k, v in config.items() if k not in ("format", "version")})
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise PathwaysError([Problem("", f"damaged classifier: {type(exc).__name__}: {exc}", where)]) from None
+        bad = [name for name, x in (("weights", model.weights), ("bias", model.bias)) if not np.isfinite(x).all()]
+        if bad:
+            raise PathwaysError([Problem("", f"damaged classifier: non-finite values in {' and '.join(bad)}", where)])
+        return model
 
 
 def label_name(value: Any) -> str:
@@ -194,6 +199,10 @@ def train_classifier(
         raise PathwaysError(f"buckets must be a power of two, got {features.buckets}")
     if not 0 <= holdout < 1:
         raise PathwaysError(f"holdout must be in [0, 1), got {holdout}")
+    if not (np.isfinite(learning_rate) and learning_rate > 0):
+        raise PathwaysError(f"learning rate must be a positive finite number, got {learning_rate}")
+    if epochs < 1 or batch_size < 1:
+        raise PathwaysError(f"epochs and batch size must be at least 1, got {epochs} and {batch_size}")
     y = np.array([names.index(label) for label in labels], dtype=np.int32)
     order = np.random.default_rng(seed).permutation(len(texts))
     n_held = int(round(holdout * len(texts)))
@@ -230,7 +239,10 @@ def train_classifier(
         if log:
             log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(jax.device_get(losses)):.4f}")
 
-    model = HashedNgramClassifier(names, features, np.asarray(params["weights"]), np.asarray(params["bias"]))
+    weights, bias = np.asarray(params["weights"]), np.asarray(params["bias"])
+    if not (np.isfinite(weights).all() and np.isfinite(bias).all()):
+        raise PathwaysError(f"training diverged: the weights are not finite (learning rate {learning_rate}); nothing was saved")
+    model = HashedNgramClassifier(names, features, weights, bias)
     texts_of = lambda ids: [texts[i] for i in ids]  # noqa: E731
     labels_of = lambda ids: [labels[i] for i in ids]  # noqa: E731
     metrics = {

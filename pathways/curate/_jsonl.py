@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-import os
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 from pathways._errors import PathwaysError, Problem
+from pathways._files import atomic_path
 
 BLANK = "blank"
 
@@ -54,19 +54,14 @@ def atomic_write(path: str | Path) -> Iterator[IO[str]]:
     which JSON reads back as the same string.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        f: IO[str] = (
-            gzip.open(tmp, "wt", encoding="utf-8", errors="backslashreplace")
-            if path.suffix == ".gz"
-            else open(tmp, "w", encoding="utf-8", errors="backslashreplace")
-        )
-    except OSError as exc:
-        raise PathwaysError([Problem("", f"cannot write: {exc.strerror or exc}", str(path))]) from None
-    try:
+    with atomic_path(path) as tmp:
+        try:
+            f: IO[str] = (
+                gzip.open(tmp, "wt", encoding="utf-8", errors="backslashreplace")
+                if path.suffix == ".gz"
+                else open(tmp, "w", encoding="utf-8", errors="backslashreplace")
+            )
+        except OSError as exc:
+            raise PathwaysError([Problem("", f"cannot write: {exc.strerror or exc}", str(path))]) from None
         with f:
             yield f
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -21,12 +21,16 @@ import concurrent.futures
 import itertools
 import json
 import multiprocessing
+import os
+import select
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from pathways._errors import PathwaysError, Problem
+from pathways._files import pid_alive
 from pathways.curate._chain import Chain, load_chain
 from pathways.curate._filter import Filter
 from pathways.curate._jsonl import BLANK, atomic_write, dumps, iter_lines, parse_line
@@ -66,9 +70,30 @@ def _stage(filters: list[Filter | None], split: int) -> _Stage:
 _WORKER_STAGE: _Stage | None = None
 
 
-def _init_worker(chain: Chain, split: int) -> None:
+def _exit_with(pid: int) -> None:
+    """End this worker when process `pid` (the one curating) ends, even by SIGKILL.
+
+    Workers hold both ends of their task queue, so they would otherwise wait on it forever,
+    and keep the forkserver alive with them, once the process that fed it is gone.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)  # Linux: readable once the process exits
+        except (AttributeError, OSError):
+            while pid_alive(pid):
+                time.sleep(1.0)
+        else:
+            select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(chain: Chain, split: int, parent: int) -> None:
     """Build and set up, in this worker, the filters it runs (the head, and the stateful ones to `prepare`)."""
     global _WORKER_STAGE
+    _exit_with(parent)
     filters = [step.build() if i < split or step.cls.stateful else None for i, step in enumerate(chain.steps)]
     for f in filters:
         if f is not None:
@@ -124,7 +149,7 @@ class Pipeline:
             yield from map(_stage(self.filters, self.split), chunks)
             return
         pool = concurrent.futures.ProcessPoolExecutor(
-            self.workers, mp_context=_worker_context(), initializer=_init_worker, initargs=(self.chain, self.split)
+            self.workers, mp_context=_worker_context(), initializer=_init_worker, initargs=(self.chain, self.split, os.getpid())
         )
         pending: collections.deque = collections.deque()
         try:
@@ -218,6 +243,31 @@ def _progress(lines: Iterator[Line], total: int | None) -> Iterator[Line]:
         bar.update(task, completed=done)
 
 
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same after resolving links, or one inode (a hard link)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _path_problems(input: Path, outputs: dict[str, Path]) -> list[Problem]:
+    """Outputs that would overwrite the input or each other, or cannot be written at all."""
+    problems = []
+    for i, (what, path) in enumerate(outputs.items()):
+        if _same(path, input):
+            problems.append(Problem("", f"the {what} is the input file: writing it would destroy the corpus being read", str(path)))
+        elif any(_same(path, other) for other in list(outputs.values())[:i]):
+            problems.append(Problem("", f"the {what} is the same file as the output: one would overwrite the other", str(path)))
+        elif path.is_dir():
+            problems.append(Problem("", f"the {what} is a directory: name a file inside it", str(path)))
+        elif not path.parent.is_dir():
+            problems.append(Problem("", f"the {what}'s directory {str(path.parent)!r} does not exist", str(path)))
+    return problems
+
+
 def curate(
     input: str | Path,
     output: str | Path,
@@ -236,6 +286,9 @@ def curate(
     input without a single non-blank line is an error.
     """
     input, output = Path(input), Path(output)
+    problems = _path_problems(input, {"output": output} | ({"report": Path(report)} if report is not None else {}))
+    if problems:
+        raise PathwaysError(problems)
     chain = chain if chain is not None else load_chain()
     lines = iter_lines(input)
     head: list[Line] = []  # up to the first non-blank line, read before any worker starts

@@ -11,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field
 
 from pathways._errors import ConfigError, PathwaysError, Problem
 from pathways.curate._classifier import HashedNgramClassifier
 from pathways.curate._filter import Filter, FilterConfig
+from pathways.curate._report import excerpt
 from pathways.plugins import hookimpl
 
 
@@ -47,6 +49,8 @@ class Classifier(Filter):
     def keep(self, doc: dict[str, Any]) -> str | None:
         c = self.cfg
         p = float(self.model.predict_proba([doc["text"]])[0, self.column])
+        if not np.isfinite(p):  # fail closed: NaN compares false both ways, so a safety filter would keep it
+            raise PathwaysError([Problem("classifier", f"P({c.label}) is {p} for the document {excerpt(doc['text'])!r}: the model {c.model} is damaged")])
         if c.score_field is not None:
             doc[c.score_field] = round(p, 6)
         if c.action == "keep" and p < c.threshold:
