@@ -20,10 +20,24 @@ heads) and wires their ports; see `pathways plugins` for what is registered and
 """
 
 
+class UsageError(Exception):
+    """A command line argparse refuses: printed as one `error:` line, exit 2, like every other bad input."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a refused flag is one line naming it (`error: --workers: must be at least 1, got 0`)
+    instead of the usage text and a second line; `--help` shows the usage."""
+
+    def error(self, message: str):
+        if message.startswith("argument "):
+            message = message[len("argument ") :]
+        else:
+            message = f"{message} (see `{self.prog} --help`)"
+        raise UsageError(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pathways", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(prog="pathways", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     from pathways import __version__
 
     parser.add_argument("--version", action="version", version=f"pathways {__version__}")
@@ -35,13 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line per problem and exit 2."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args) or 0
     except PathwaysError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
+    except RuntimeError as exc:  # jax.errors.JaxRuntimeError; XLA reports allocation failures this way
+        if "RESOURCE_EXHAUSTED" not in str(exc):
+            raise
+        first = str(exc).strip().splitlines()[0][:300]
+        print(f"error: out of device memory: {first}; shrink the model or batch, or shard it with a mesh", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

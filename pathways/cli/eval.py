@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
 from pathways.evaluate import EvalModel, evaluate, get_task
 
@@ -22,8 +23,8 @@ def register(sub) -> None:
     )
     p.add_argument("checkpoint", help="checkpoint or run directory")
     p.add_argument("--tasks", required=True, help="comma-separated task names (`pathways tasks` lists them)")
-    p.add_argument("--limit", type=int, help="score at most N examples per task (the first N)")
-    p.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass (default 16)")
+    p.add_argument("--limit", type=positive_int, help="score at most N examples per task (the first N)")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="sequences per forward pass (default 16)")
     p.add_argument("--out", type=Path, help="write the results to this JSON file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from rich.table import Table
 
 import pathways
+from pathways.cli._args import number, positive_int
 from pathways.cli._output import console, human, print_json
 from pathways.plan import CHIPS, plan
 
@@ -18,9 +20,12 @@ def count(text: str) -> float:
     t = text.strip().upper()
     scale = SUFFIXES.get(t[-1:], 1)
     try:
-        return float(t[:-1] if t[-1:] in SUFFIXES else t) * scale
+        value = float(t[:-1] if t[-1:] in SUFFIXES else t) * scale
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 2e12, 2T, 20B)") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
 
 
 def register(sub) -> None:
@@ -34,15 +39,15 @@ def register(sub) -> None:
     )
     p.add_argument("config", help="YAML config file")
     p.add_argument("--chip", default="tpu-v5p", help=f"accelerator ({', '.join(CHIPS)}; default tpu-v5p)")
-    p.add_argument("--chips", type=int, help="number of chips (default: the mesh's size, or 1)")
+    p.add_argument("--chips", type=positive_int, help="number of chips (default: the mesh's size, or 1)")
     p.add_argument("--mesh", help="data=N,fsdp=N,tensor=N (missing axes are 1; default: all chips data-parallel)")
     run_len = p.add_mutually_exclusive_group()
     run_len.add_argument("--compute", type=count, metavar="FLOPS", help="training budget in FLOPs (e.g. 1e24)")
     run_len.add_argument("--tokens", type=count, metavar="N", help="training tokens (e.g. 2T)")
     p.add_argument("--inference-tokens", type=count, metavar="N", help="expected tokens served: adds the inference-aware optimum")
-    p.add_argument("--mfu", type=float, default=0.4, help="model FLOPs utilisation (default 0.4)")
-    p.add_argument("--seq-len", type=int, metavar="T", help="decoder positions per sequence (default: from the config's dims)")
-    p.add_argument("--batch", type=int, metavar="N", help="global batch in sequences (default: one per data x fsdp shard)")
+    p.add_argument("--mfu", type=number(low=0, high=1, low_open=True), default=0.4, help="model FLOPs utilisation (default 0.4)")
+    p.add_argument("--seq-len", type=positive_int, metavar="T", help="decoder positions per sequence (default: from the config's dims)")
+    p.add_argument("--batch", type=positive_int, metavar="N", help="global batch in sequences (default: one per data x fsdp shard)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=run)
 

@@ -72,3 +72,22 @@ def test_unreachable_coordinator_times_out_with_a_clear_error(tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "error: --coordinator: process 1 could not join the run at 127.0.0.1:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_peer_that_never_joins_is_named_by_process_0(tmp_path):
+    shutil.copy(ROOT / "examples" / "tokenizers" / "english.model", tmp_path / "english.model")
+    config = tmp_path / "multi.yaml"
+    config.write_text(CONFIG + "mesh: {axes: {data: -1}}\n")
+    port = free_port()
+    proc = subprocess.run(
+        pathways_cmd("train", config, "--out", tmp_path / "run", "--coordinator", f"127.0.0.1:{port}",
+                     "--num-processes", 3, "--process-id", 0, "--coordinator-timeout", 3),
+        env=env(1), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.splitlines()[-1] == (
+        f"error: --coordinator: process 0 waited 3s at 127.0.0.1:{port} but processes 1, 2 of 3 never joined: "
+        "start every process with the same --coordinator and --num-processes"
+    )
+    assert "Traceback" not in proc.stderr and "Check failure" not in proc.stderr
+    assert not (tmp_path / "run").exists()

@@ -6,6 +6,7 @@ import sys
 
 from rich.table import Table
 
+from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
 from pathways.curate import curate, load_chain
 
@@ -25,8 +26,8 @@ def register(group) -> None:
     p.add_argument("--out", required=True, metavar="OUTPUT.jsonl", help="kept documents (written atomically)")
     p.add_argument("--report", required=True, metavar="REPORT.json", help="per-filter counts, reasons and examples")
     p.add_argument("--filters", metavar="FILTERS.yaml", help="the chain: a YAML list of {type, config} entries")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes for the stateless filters (default 1)")
-    p.add_argument("--chunk-size", type=int, default=256, metavar="LINES", help="lines per task sent to a worker (default 256)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes for the stateless filters (default 1)")
+    p.add_argument("--chunk-size", type=positive_int, default=256, metavar="LINES", help="lines per task sent to a worker (default 256)")
     p.add_argument("--strict", action="store_true", help="a malformed line is an error (default: skip and report it)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.set_defaults(func=run)

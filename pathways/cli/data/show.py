@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from pathways._errors import ConfigError, Problem
+from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
 from pathways.data._inspect import open_dataset, summary, write_previews
 
@@ -20,7 +21,7 @@ def register(group) -> None:
     )
     p.add_argument("name", help="registered dataset name (see `pathways data list`)")
     p.add_argument("--split", help="split to read (default: the dataset's own default, usually train)")
-    p.add_argument("-n", type=int, default=4, help="number of records (default 4)")
+    p.add_argument("-n", type=positive_int, default=4, help="number of records (default 4)")
     p.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE", help="dataset config fields; values are YAML (e.g. kinds=[months])")
     p.add_argument("--preview-dir", type=Path, help="write PNG/WAV previews of image and audio fields here")
     p.add_argument("--json", action="store_true", help="print JSON (arrays summarised by shape, dtype and range)")

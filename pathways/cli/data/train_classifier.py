@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pathways.cli._args import number, positive_float, positive_int
 from pathways.cli._output import console, print_json
 from pathways.curate import Features, read_labelled, train_classifier
 
@@ -33,11 +34,11 @@ def register(group) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="directory to save the model in")
     p.add_argument("--text-field", default="text", help="field holding the text (default: text)")
     p.add_argument("--label-field", default="label", help="field holding the label (default: label)")
-    p.add_argument("--epochs", type=int, default=5, help="passes over the training set (default 5)")
+    p.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
     p.add_argument("--buckets", type=buckets, default=2**18, help="hash buckets, a power of two: 262144 or 2^18 (default)")
-    p.add_argument("--holdout", type=float, default=0.1, help="share of examples held out for accuracy (default 0.1)")
-    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate (default 0.05)")
-    p.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
+    p.add_argument("--holdout", type=number(low=0, high=1, high_open=True), default=0.1, help="share of examples held out for accuracy (default 0.1)")
+    p.add_argument("--lr", type=positive_float, default=0.05, help="Adam learning rate (default 0.05)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="examples per step (default 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the shuffling (default 0)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pathways._errors import Problem
+from pathways.cli._args import number, positive_int
 from pathways.data import TokenizerError, load_tokenizer, train_sentencepiece
 from pathways.data._sentencepiece import DEFAULTS
 
@@ -23,10 +24,10 @@ def register(group) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--input", nargs="+", action="extend", required=True, metavar="FILE", help="UTF-8 text file(s), one sentence or paragraph a line")
-    p.add_argument("--vocab-size", type=int, required=True, metavar="N", help="number of pieces, specials and 256 byte pieces included")
+    p.add_argument("--vocab-size", type=positive_int, required=True, metavar="N", help="number of pieces, specials and 256 byte pieces included")
     p.add_argument("--out", required=True, metavar="PREFIX", help="output path without extension (directories are created)")
     p.add_argument("--model-type", choices=("unigram", "bpe", "char", "word"), help=f"segmentation model (default {DEFAULTS['model_type']})")
-    p.add_argument("--character-coverage", type=float, metavar="F", help=f"share of characters the vocab covers; the rest fall back to bytes (default {DEFAULTS['character_coverage']})")
+    p.add_argument("--character-coverage", type=number(low=0, high=1, low_open=True), metavar="F", help=f"share of characters the vocab covers; the rest fall back to bytes (default {DEFAULTS['character_coverage']})")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="any other SentencePiece trainer flag, e.g. --option split_digits=false (repeatable)")
     p.set_defaults(func=run)
 
