@@ -22,8 +22,8 @@ from pathways.train import is_run, latest_good, list_checkpoints
 from pathways.train._checkpoint import problem_with
 from tests.forkserver import ForkServer, wait_for
 
-STEPS = 100
-KILLS = 21
+STEPS = 80
+KILLS = 20
 
 
 def _saving(run: Path) -> bool:
