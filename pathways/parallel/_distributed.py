@@ -71,7 +71,10 @@ def gather_peers(cluster: Cluster) -> None:
     """Process 0: wait on the coordinator's port until every other process has joined, then release them."""
     _, port = _address(cluster)
     try:
-        server = socket.create_server(("", port))
+        if socket.has_dualstack_ipv6():  # like JAX's service, which listens on [::]:port
+            server = socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        else:
+            server = socket.create_server(("", port))
     except OSError as exc:
         raise DistributedError([Problem("--coordinator", f"process 0 cannot listen on port {port}: {exc.strerror or exc}")]) from None
     joined: dict[int, socket.socket] = {}
