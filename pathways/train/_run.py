@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -60,6 +61,15 @@ def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
     if o.lr is not None:
         train = train.model_copy(update={"optimizer": _override(train.optimizer, "--lr", lr=o.lr)})
     if o.trainable is not None:
+        known = sorted(map(str, spec.pathways))
+        problems = []
+        for name in o.trainable:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(Problem("--pathway", f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
+        if problems:
+            raise ConfigError(problems)
         train = _override(train, "--pathway", trainable=o.trainable)
     if o.lora_rank is not None:
         names = train.trainable or []

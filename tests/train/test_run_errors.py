@@ -15,9 +15,16 @@ def test_unknown_pathway_lists_the_valid_ones(capsys, tmp_path, base_run):
     assert code == 2
     assert "Traceback" not in err
     [line] = err.splitlines()
-    assert line.startswith("error: train.trainable: 'nope' is not a pathway of this graph (pathways: ")
+    assert line.startswith("error: --pathway: 'nope' is not a pathway of this config (pathways: ")
     listed = line.split("(pathways: ", 1)[1].rstrip(")").split(", ")
     assert sorted(listed) == ["decoder", "fusion", "image", "lm_head", "text"]
+    assert not (tmp_path / "ft").exists()
+
+
+def test_a_misspelt_pathway_gets_the_closest_name(capsys, tmp_path, base_run):
+    code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "imgae", "--pathway", "decoder", "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2
+    assert err == "error: --pathway: 'imgae' is not a pathway of this config; did you mean 'image'? (pathways: decoder, fusion, image, lm_head, text)\n"
     assert not (tmp_path / "ft").exists()
 
 
