@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from pathways.cli._args import nonnegative_float, number, positive_int
 from pathways.cli._output import print_json
 from pathways.generate import Generator, Sampling
@@ -20,8 +22,15 @@ def register(sub) -> None:
     )
     p.add_argument("checkpoint", help="checkpoint or run directory")
     p.add_argument("--prompt", action="append", required=True, help="prompt text (repeat for a batch)")
-    p.add_argument("--image", action="append", help="image file for the prompt(s) (one, or one per prompt)")
-    p.add_argument("--audio", action="append", help="WAV file for the prompt(s) (one, or one per prompt)")
+    p.add_argument("--image", action="append", help="image file for the prompt(s) (one, or one per prompt); same as --input image=FILE")
+    p.add_argument("--audio", action="append", help="WAV file for the prompt(s) (one, or one per prompt); same as --input audio=FILE")
+    p.add_argument(
+        "--input",
+        action="append",
+        type=_media_arg,
+        metavar="MODALITY=FILE",
+        help="a file for any modality the model reads (a plugin's `video`, say), read by the encoder that declares it; repeat per prompt",
+    )
     p.add_argument("--max-new-tokens", type=positive_int, default=32, help="tokens to generate (default 32)")
     p.add_argument("--temperature", type=nonnegative_float, default=0.0, help="0 is greedy (default)")
     p.add_argument("--top-k", type=positive_int, help="sample among the k likeliest tokens")
@@ -32,15 +41,24 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _media_arg(text: str) -> tuple[str, str]:
+    modality, sep, path = text.partition("=")
+    if not sep or not modality.isidentifier() or not path:
+        raise argparse.ArgumentTypeError(f"expected MODALITY=FILE (e.g. image=cat.png), got {text!r}")
+    return modality, path
+
+
 def run(args) -> int:
     try:
         sampling = Sampling(args.temperature, args.top_k, args.top_p)
     except ValueError as exc:
         raise GenerateError(str(exc)) from None
     gen = Generator.from_checkpoint(args.checkpoint, check_memory=not args.no_preflight)
-    images = args.image[0] if args.image and len(args.image) == 1 else args.image
-    audio = args.audio[0] if args.audio and len(args.audio) == 1 else args.audio
-    out = gen.generate(args.prompt, images=images, audio=audio, max_new_tokens=args.max_new_tokens, sampling=sampling, seed=args.seed)
+    files: dict[str, list[str]] = {}
+    for modality, path in [*(("image", f) for f in args.image or ()), *(("audio", f) for f in args.audio or ()), *(args.input or ())]:
+        files.setdefault(modality, []).append(path)
+    media = {m: paths[0] if len(paths) == 1 else paths for m, paths in files.items()}
+    out = gen.generate(args.prompt, media=media, max_new_tokens=args.max_new_tokens, sampling=sampling, seed=args.seed)
     if args.json:
         print_json([{"prompt": p, "completion": g.text, "tokens": g.tokens} for p, g in zip(args.prompt, out)])
     else:

@@ -5,7 +5,10 @@ also a plugin registering its classes through `pathways_register_components`.
 """
 
 from pathways.components._base import KINDS, Component, ComponentConfig
+from pathways.components._cost import Blocks, Cost
+from pathways.components._media import MediaError, load_audio, load_image
 from pathways.components._ports import Port
+from pathways.components._roles import ROLES, Media
 from pathways.components.audio import AudioEncoder
 from pathways.components.decoder import GemmaDecoder
 from pathways.components.fusion import EarlyFusion, LateFusion
@@ -15,15 +18,22 @@ from pathways.components.text import TokenEmbedding
 
 __all__ = [
     "KINDS",
+    "ROLES",
     "AudioEncoder",
+    "Blocks",
     "ClassifierHead",
     "Component",
     "ComponentConfig",
+    "Cost",
     "EarlyFusion",
     "GemmaDecoder",
     "LMHead",
     "LateFusion",
+    "Media",
+    "MediaError",
     "Port",
     "TokenEmbedding",
     "ViTEncoder",
+    "load_audio",
+    "load_image",
 ]

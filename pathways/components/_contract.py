@@ -18,6 +18,7 @@ import pydantic
 
 from pathways.components._base import KINDS, Component
 from pathways.components._ports import DTYPE_CLASSES, Port
+from pathways.components._roles import role_problem
 
 # Sizes given to shape symbols when making example inputs.
 EXAMPLE_DIMS = {"B": 2, "T": 8}
@@ -35,10 +36,10 @@ def check_contract(cls: type[Component]) -> str | None:
     if not (isinstance(cls.Config, type) and issubclass(cls.Config, pydantic.BaseModel)):
         return "Config is not a pydantic model"
     try:
-        cls.ports(cls.Config.model_validate(cls.example))
+        ins, outs = cls.ports(cls.Config.model_validate(cls.example))
     except Exception as exc:  # noqa: BLE001 - reported as a contract problem
         return f"example config does not give ports: {type(exc).__name__}: {exc}"
-    return None
+    return role_problem(cls, ins, outs)
 
 
 def example_inputs(ports: Mapping[str, Port], dims: Mapping[str, int] = EXAMPLE_DIMS) -> dict[str, Any]:

@@ -10,9 +10,11 @@ import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Blocks, Cost
+from pathways.components._media import load_audio
 from pathways.components._ports import Port
-from pathways.nn import Conv1d, EncoderBlock, LayerNorm, Linear, Stack, key_padding_mask, sinusoidal_table
-from pathways.nn._audio import log_mel_spectrogram, num_frames
+from pathways.components._roles import Media
+from pathways.nn import Conv1d, EncoderBlock, LayerNorm, Linear, Stack, count_params, key_padding_mask, log_mel_spectrogram, num_frames, sinusoidal_table
 from pathways.plugins import hookimpl
 
 
@@ -31,6 +33,7 @@ class AudioEncoder(Component):
 
     type_name = "audio_encoder"
     kind = "encoder"
+    media = {"waveform": Media("audio", mask="waveform_mask")}
     example = {"num_samples": 4000, "num_mels": 32, "width": 32, "depth": 1, "heads": 2, "mlp_dim": 64, "out_dim": 32}
 
     class Config(ComponentConfig):
@@ -102,6 +105,20 @@ class AudioEncoder(Component):
             ("fmin", cfg.fmin),
             ("fmax", cfg.fmax),
         )
+
+    @classmethod
+    def read_media(cls, cfg, port, path):
+        waveform, mask = load_audio(path, cfg.sample_rate, cfg.num_samples)
+        return {port: waveform, "waveform_mask": mask}
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        frames = num_frames(cfg.num_samples, cfg.frame_length, cfg.hop_length)
+        n = cfg.num_tokens()
+        conv1 = count_params(module.conv1)  # runs on every frame; the rest on every (2x subsampled) token
+        flops = 2 * conv1 * frames + n * (2 * (count_params(module) - conv1) + 4 * cfg.depth * n * cfg.width)
+        blocks = (Blocks(cfg.depth, n, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth),)
+        return Cost(tokens=n, forward_flops=float(flops), blocks=blocks)
 
     def __call__(
         self, *, waveform: Float[Array, "B S"], waveform_mask: Bool[Array, "B S"] | None = None

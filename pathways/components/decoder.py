@@ -10,8 +10,9 @@ import pydantic
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Blocks, Cost, cross_attention_flops
 from pathways.components._ports import Port
-from pathways.nn import Attention, GatedCrossAttention, GeGLU, RMSNorm, Stack, causal_mask
+from pathways.nn import Attention, GatedCrossAttention, GeGLU, RMSNorm, Stack, causal_mask, count_params
 from pathways.plugins import hookimpl
 
 
@@ -68,6 +69,7 @@ class GemmaDecoder(Component):
 
     type_name = "gemma_decoder"
     kind = "decoder"
+    roles = frozenset({"cached_decoder"})
     example = {"width": 32, "depth": 2, "heads": 4, "kv_heads": 1, "head_dim": 8, "mlp_dim": 64}
 
     class Config(ComponentConfig):
@@ -112,6 +114,19 @@ class GemmaDecoder(Component):
             inputs["context"] = Port(("B", "N", cfg.context_dim or D), "float", "encoder tokens to cross-attend")
             inputs["context_mask"] = Port(("B", "N"), "bool", "valid encoder tokens", optional=True)
         return inputs, {"x": Port(("B", "T", D), "float", "final hidden states")}
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        s, d_attn = shapes["x"][1], cfg.heads * cfg.head_dim
+        own = count_params(module.blocks) + count_params(module.final_norm)
+        flops = s * (2 * own + 2 * cfg.depth * s * d_attn)
+        blocks = [Blocks(cfg.depth, s, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth)]
+        if module.cross is not None:
+            groups, attn = module.cross.num, module.cross.layers.attn
+            kv = count_params(attn.k_proj) + count_params(attn.v_proj)
+            flops += cross_attention_flops(count_params(module.cross), kv, groups, s, shapes["context"][1], d_attn)
+            blocks.append(Blocks(groups, s, cfg.width, cfg.heads, count_params(module.cross) // groups))
+        return Cost(tokens=s, forward_flops=float(flops), blocks=tuple(blocks))
 
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         kb, kc = jr.split(key)
@@ -165,13 +180,11 @@ class GemmaDecoder(Component):
         """Run the prompt (`x [B, T, D]`, inputs as in `__call__`) and return `(x, cache)`.
 
         The cache holds each block's keys and values padded to `cache_len`
-        positions, `valid [B, cache_len]` (keys that may be attended), and the
-        cross-attention keys/values of `context`, computed once.
+        positions and the cross-attention keys/values of `context`, computed once.
         """
         B, T, _ = x.shape
         if mask is None:
             mask = causal_mask(B, T)
-        valid = jnp.ones((B, T), bool) if token_mask is None else token_mask
         if token_mask is not None:
             mask = mask & token_mask[:, None, :]
         if positions is None:
@@ -185,12 +198,12 @@ class GemmaDecoder(Component):
                 x = cross(x, context_kv=ckv, context_mask=context_mask)
             x, (k, v) = block.prefill(x, mask=mask, positions=positions)
             kv.append((pad(k), pad(v)))
-        cache = {"kv": kv, "cross_kv": cross_kv, "valid": pad(valid), "context_mask": context_mask}
+        cache = {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask}
         return self.final_norm(x), cache
 
-    def decode(self, *, x, cache, index, position):
-        """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`."""
-        valid = cache["valid"].at[jnp.arange(x.shape[0]), index].set(True)
+    def decode(self, *, x, cache, valid, index, position):
+        """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`,
+        attending to the slots `valid [B, cache_len]` marks (this one included)."""
         kv, cross_i = [], 0
         for (cross, block), layer_kv in zip(self._layers(), cache["kv"]):
             if cross is not None:
@@ -198,7 +211,7 @@ class GemmaDecoder(Component):
                 cross_i += 1
             x, layer_kv = block.decode(x, cache=layer_kv, valid=valid, index=index, position=position)
             kv.append(layer_kv)
-        return self.final_norm(x), {**cache, "kv": kv, "valid": valid}
+        return self.final_norm(x), {**cache, "kv": kv}
 
     def _with_cross_attention(self, x, mask, positions, context, context_mask):
         """Scan over groups of `every` blocks, each group led by one gated cross-attention block."""

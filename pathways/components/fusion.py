@@ -9,8 +9,9 @@ import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Blocks, Cost, cross_attention_flops
 from pathways.components._ports import Port
-from pathways.nn import GatedCrossAttention
+from pathways.nn import GatedCrossAttention, count_params
 from pathways.plugins import hookimpl
 
 
@@ -37,6 +38,7 @@ class EarlyFusion(Component):
 
     type_name = "early_fusion"
     kind = "fusion"
+    roles = frozenset({"early_fusion"})
     example = {"width": 32}
 
     class Config(ComponentConfig):
@@ -62,6 +64,11 @@ class EarlyFusion(Component):
 
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         del cfg, key  # no parameters
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        tokens = sum(s[1] for s in shapes["prefix"]) + shapes["text"][1]
+        return Cost(tokens=tokens, forward_flops=0.0)  # concatenation only
 
     def __call__(
         self,
@@ -103,6 +110,7 @@ class LateFusion(Component):
 
     type_name = "late_fusion"
     kind = "fusion"
+    roles = frozenset({"late_fusion"})
     example = {"width": 32, "context_dim": 16, "heads": 2, "head_dim": 8}
 
     class Config(ComponentConfig):
@@ -134,6 +142,14 @@ class LateFusion(Component):
             cfg.mlp_dim or 4 * cfg.width,
             key=key,
         )
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        t, n = shapes["x"][1], shapes["context"][1]
+        attn = module.block.attn
+        kv = count_params(attn.k_proj) + count_params(attn.v_proj)
+        flops = cross_attention_flops(count_params(module), kv, 1, t, n, cfg.heads * cfg.head_dim)
+        return Cost(tokens=t, forward_flops=flops, blocks=(Blocks(1, t, cfg.width, cfg.heads, count_params(module)),))
 
     def __call__(self, *, x, context, context_mask=None) -> dict[str, Array]:
         return {"x": self.block(x, context=context, context_mask=context_mask)}

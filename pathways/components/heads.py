@@ -11,8 +11,9 @@ import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Cost
 from pathways.components._ports import Port
-from pathways.nn import Linear
+from pathways.nn import Linear, count_params
 from pathways.plugins import hookimpl
 
 
@@ -31,6 +32,7 @@ class LMHead(Component):
 
     type_name = "lm_head"
     kind = "head"
+    roles = frozenset({"lm_head"})
     example = {"vocab_size": 256, "width": 32, "tied": True}
 
     class Config(ComponentConfig):
@@ -52,6 +54,11 @@ class LMHead(Component):
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         self.weight = None if cfg.tied else Linear(cfg.width, cfg.vocab_size, key=key).weight
         self.softcap = cfg.softcap
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        s = shapes["x"][1]
+        return Cost(tokens=s, forward_flops=float(2 * cfg.width * cfg.vocab_size * s))
 
     def __call__(self, *, x: Float[Array, "B T D"], embedding: Float[Array, "V D"] | None = None) -> dict[str, Array]:
         B, T, D = x.shape
@@ -93,6 +100,10 @@ class ClassifierHead(Component):
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         self.proj = Linear(cfg.width, cfg.num_classes, use_bias=True, key=key)
         self.pool = cfg.pool
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        return Cost(tokens=shapes["x"][1], forward_flops=float(2 * count_params(module)))
 
     def __call__(self, *, x: Float[Array, "B T D"], mask: Bool[Array, "B T"] | None = None) -> dict[str, Array]:
         B, T, _ = x.shape

@@ -11,8 +11,11 @@ import pydantic
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Blocks, Cost
+from pathways.components._media import load_image
 from pathways.components._ports import Port
-from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, sincos_2d_table
+from pathways.components._roles import Media
+from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, count_params, sincos_2d_table
 from pathways.plugins import hookimpl
 
 
@@ -26,6 +29,7 @@ class ViTEncoder(Component):
 
     type_name = "vit_encoder"
     kind = "encoder"
+    media = {"images": Media("image")}
     example = {"image_size": [32, 32], "patch": 8, "width": 32, "depth": 1, "heads": 2, "mlp_dim": 64, "out_dim": 32}
 
     class Config(ComponentConfig):
@@ -81,6 +85,19 @@ class ViTEncoder(Component):
         self.blocks = Stack(lambda k: EncoderBlock(cfg.width, cfg.heads, cfg.mlp_dim, key=k), cfg.depth, remat=cfg.remat, scan=cfg.scan_layers, key=kb)
         self.norm = LayerNorm(cfg.width)
         self.proj = Linear(cfg.width, cfg.out_dim, key=ko)
+
+    @classmethod
+    def read_media(cls, cfg, port, path):
+        h, w = cfg.image_size
+        return {port: load_image(path, h, w, cfg.channels)}
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        n = (cfg.image_size[0] // cfg.patch) * (cfg.image_size[1] // cfg.patch)
+        emb = count_params(module.position)
+        per_token = 2 * (count_params(module) - emb) + 4 * cfg.depth * n * cfg.width
+        blocks = (Blocks(cfg.depth, n, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth),)
+        return Cost(tokens=n, forward_flops=float(n * per_token), embedding_params=emb, blocks=blocks)
 
     def __call__(self, *, images: Float[Array, "B H W C"]) -> dict[str, Array]:
         B, _, _, C = images.shape

@@ -11,6 +11,7 @@ import pydantic
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from pathways.components._base import Component, ComponentConfig
+from pathways.components._cost import Cost
 from pathways.components._ports import Port
 from pathways.plugins import hookimpl
 
@@ -25,6 +26,7 @@ class TokenEmbedding(Component):
 
     type_name = "token_embedding"
     kind = "encoder"
+    roles = frozenset({"token_embedding"})
     example = {"vocab_size": 256, "width": 32}
 
     class Config(ComponentConfig):
@@ -48,6 +50,10 @@ class TokenEmbedding(Component):
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
         self.weight = jr.normal(key, (cfg.vocab_size, cfg.width)) / math.sqrt(cfg.width)
         self.pad_id = cfg.pad_id
+
+    @classmethod
+    def cost(cls, cfg, module, shapes):
+        return Cost(tokens=shapes["tokens"][1], forward_flops=0.0, embedding_params=module.weight.size)
 
     def __call__(self, *, tokens: Int[Array, "B T"]) -> dict[str, Array]:
         width = self.weight.shape[1]

@@ -12,8 +12,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from pathways._errors import ConfigError, Problem
-from pathways.generate import DecodePlan, media_fields, plan_decoding
+from pathways.generate import DecodePlan, MediaInput, media_inputs, plan_decoding
 from pathways.graph import Graph, ResolvedGraph
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _refs(ref) -> tuple[str, ...]:
@@ -56,10 +60,22 @@ class EvalModel:
         """Text length the model was built for (the token field's last dimension)."""
         return self.graph.batch[self.plan.tokens].shape[1]
 
+    @functools.cached_property
+    def media(self) -> dict[str, MediaInput]:
+        """Batch field -> the modality it carries (declared by the encoders, `Component.media`)."""
+        return media_inputs(self.graph)
+
     @property
     def inputs(self) -> set[str]:
-        """Media the model reads: a subset of {"image", "audio"}."""
-        return {role for role, _ in media_fields(self.graph).values() if role != "audio_mask"}
+        """Modalities the model reads (`image`, `audio`, a plugin's own)."""
+        return {m.modality for m in self.media.values()}
+
+    def _modality(self, field: str) -> tuple[str, bool] | None:
+        """(modality, is its mask) for a media field or a media mask field; None for others."""
+        if field in self.media:
+            return self.media[field].modality, False
+        owner = next((m for m in self.media.values() if m.mask == field), None)
+        return (owner.modality, True) if owner else None
 
     def upstream(self, pathway: str) -> set[str]:
         """`pathway` and every pathway it reads from, directly or not."""
@@ -93,33 +109,32 @@ class EvalModel:
 
     def unfed(self, pathway: str, roles: set[str], task: str) -> list[Problem]:
         """Inputs `pathway` depends on that a task giving text and the media `roles` cannot feed."""
-        media = media_fields(self.graph)
         problems = []
         for field in sorted(self.fields_for(pathway) - self.token_fields(pathway)):
-            role = media.get(field, (None, None))[0]
-            if role is None:
+            found = self._modality(field)
+            if found is None:
                 problems.append(Problem(f"batch.{field}", f"the model reads batch.{field}, which task {task!r} does not provide"))
-            elif role != "audio_mask" and role not in roles:
-                problems.append(Problem(f"batch.{field}", f"the model reads an {role} (batch.{field}), which task {task!r} does not provide"))
+            elif not found[1] and found[0] not in roles:
+                problems.append(Problem(f"batch.{field}", f"the model reads {_an(found[0])} (batch.{field}), which task {task!r} does not provide"))
         return problems
 
     def batch(self, pathway: str, examples: list[dict[str, Any]], tokens: dict[str, np.ndarray], task: str) -> dict[str, jax.Array]:
-        """The batch `pathway` needs: `tokens` (field -> ids) plus the examples' images and audio."""
-        media = media_fields(self.graph)
+        """The batch `pathway` needs: `tokens` (field -> ids) plus the examples' media (`ex[modality]`)."""
         out, problems = {}, []
         for field in sorted(self.fields_for(pathway)):
             spec = self.graph.batch[field]
             if field in tokens:
                 out[field] = tokens[field]
                 continue
-            role = media.get(field, (None, None))[0]
-            if role is None:
+            found = self._modality(field)
+            if found is None:
                 problems.append(Problem(f"batch.{field}", f"the model reads batch.{field}, which task {task!r} does not provide"))
                 continue
-            if role == "audio_mask" and any(role not in ex for ex in examples):
-                values = [np.ones(spec.shape[1:], bool) for _ in examples]  # whole clips
+            role = f"{found[0]}_mask" if found[1] else found[0]
+            if found[1] and any(role not in ex for ex in examples):
+                values = [np.ones(spec.shape[1:], bool) for _ in examples]  # whole inputs
             elif any(role not in ex for ex in examples):
-                problems.append(Problem(f"batch.{field}", f"the model reads an {role} (batch.{field}), which task {task!r} does not provide"))
+                problems.append(Problem(f"batch.{field}", f"the model reads {_an(role)} (batch.{field}), which task {task!r} does not provide"))
                 continue
             else:
                 values = [np.asarray(ex[role]) for ex in examples]

@@ -13,8 +13,9 @@ from typing import Any, Callable, ClassVar, Iterator
 
 KINDS = ("multiple_choice", "generation", "classification", "perplexity")
 
-# Fields of an example dict, by kind. Every kind also takes `image` and `audio`
-# (with `audio_mask`) arrays, fed to the model's encoders.
+# Fields of an example dict, by kind. Every kind also takes one array per modality
+# it `needs` (`image`, `audio`, a plugin's `video`...), under the modality's name,
+# optionally with `<modality>_mask`; they feed the encoders that declare that modality.
 EXAMPLE_FIELDS = {
     "multiple_choice": {"prompt": "context text", "choices": "candidate continuations (list of str)", "answer": "index of the right choice"},
     "generation": {"prompt": "text the model continues", "target": "reference answer (str, or list of str)"},
@@ -29,7 +30,7 @@ class Task(abc.ABC):
     """An evaluation task, registered through `pathways_register_tasks`.
 
     Subclasses set `type_name` (the name `--tasks` uses), `kind` (one of `KINDS`),
-    `needs` (model inputs the examples feed: `{"image"}`, `{"audio"}`) and
+    `needs` (modalities the examples feed: `{"image"}`, `{"audio"}`, a plugin's own) and
     implement `examples(limit)`, yielding dicts with the fields of `EXAMPLE_FIELDS[kind]`.
 
     A prompt and its answer are joined as the training text was: `prompt + separator
@@ -77,7 +78,7 @@ def check_task(cls: type[Task]) -> str | None:
         return f"{cls.__qualname__} is a generation task without metrics"
     if "classification" in kinds and not isinstance(cls.num_classes, int):
         return f"{cls.__qualname__} is a classification task without num_classes"
-    unknown = set(cls.needs) - {"image", "audio"}
-    if unknown:
-        return f"needs {sorted(unknown)}: only 'image' and 'audio' inputs exist"
+    bad = [m for m in cls.needs if not (isinstance(m, str) and m.isidentifier())]
+    if bad:
+        return f"needs {bad!r}: modalities are names such as 'image' or 'audio'"
     return None

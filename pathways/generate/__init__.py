@@ -1,9 +1,9 @@
 """Generation: key/value-cache decoding of composed models, sampling, prompt media."""
 
+from pathways.components import MediaError
 from pathways.generate._decode import generate_cached, generate_uncached
-from pathways.generate._generator import GenerateError, Generation, Generator, media_fields
-from pathways.generate._media import MediaError, load_audio, load_image
-from pathways.generate._plan import DecodePlan, plan_decoding
+from pathways.generate._generator import GenerateError, Generation, Generator
+from pathways.generate._plan import DecodePlan, MediaInput, media_inputs, plan_decoding
 from pathways.generate._sampling import Sampling, sample
 
 __all__ = [
@@ -12,12 +12,11 @@ __all__ = [
     "Generation",
     "Generator",
     "MediaError",
+    "MediaInput",
     "Sampling",
     "generate_cached",
     "generate_uncached",
-    "load_audio",
-    "load_image",
-    "media_fields",
+    "media_inputs",
     "plan_decoding",
     "sample",
 ]

@@ -18,6 +18,9 @@ from pathways.generate._plan import DecodePlan
 from pathways.generate._sampling import Sampling, sample
 from pathways.graph import Graph
 
+# The decoder is driven through the `cached_decoder` protocol (`pathways.components._roles`):
+# `prefill(cache_len=..., **inputs)` then `decode(x=, cache=, valid=, index=, position=)`.
+
 
 def _inputs(model: Graph, name: str, values: dict) -> dict:
     return {port: values[ref] for port, ref in dict(model.plan)[name] if isinstance(ref, str) and ref in values}
@@ -41,7 +44,7 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
     prefix = S - batch[plan.tokens].shape[1]  # early-fusion modality prefix (0 otherwise)
     x, cache = decoder.prefill(cache_len=S + max_new, **dec_in)
     valid = _valid(plan, values)
-    cache["valid"] = jnp.pad(valid, [(0, 0), (0, max_new)])
+    slots = jnp.pad(valid, [(0, 0), (0, max_new)])  # [B, S + max_new]: keys a new token may attend to
     rows = jnp.arange(B)
     logits = head(x=x[rows, prefix + lengths - 1][:, None], **head_in)["logits"][:, 0]  # [B, V]
     late = None
@@ -53,18 +56,19 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
     first = sample(logits, sub, sampling)
 
     def step(carry, _):
-        cache, tok, index, pos, done, key = carry
+        cache, slots, tok, index, pos, done, key = carry
         out = jnp.where(done, pad_id, tok)
         done = done | (tok == eos_id)
         x = text(tokens=tok[:, None])["embeddings"]  # [B, 1, D]
         if late is not None:
             x = model.pathways[plan.fusion].decode(x=x, context_kv=late[0], context_mask=late[1])
-        x, cache = decoder.decode(x=x, cache=cache, index=index, position=pos)
+        slots = slots.at[rows, index].set(True)
+        x, cache = decoder.decode(x=x, cache=cache, valid=slots, index=index, position=pos)
         logits = head(x=x, **head_in)["logits"][:, 0]
         key, sub = jax.random.split(key)
-        return (cache, sample(logits, sub, sampling), index + 1, pos + 1, done, key), out
+        return (cache, slots, sample(logits, sub, sampling), index + 1, pos + 1, done, key), out
 
-    start = (cache, first, prefix + lengths, jnp.sum(valid, axis=1).astype(jnp.int32), jnp.zeros(B, bool), key)
+    start = (cache, slots, first, prefix + lengths, jnp.sum(valid, axis=1).astype(jnp.int32), jnp.zeros(B, bool), key)
     _, tokens = jax.lax.scan(step, start, None, length=max_new)
     return tokens.T  # [B, max_new]
 

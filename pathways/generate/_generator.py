@@ -12,8 +12,7 @@ import numpy as np
 
 from pathways._errors import ConfigError, PathwaysError, Problem
 from pathways.generate._decode import generate_cached, generate_uncached
-from pathways.generate._media import load_audio, load_image
-from pathways.generate._plan import plan_decoding
+from pathways.generate._plan import media_inputs, plan_decoding
 from pathways.generate._sampling import Sampling
 from pathways.graph import Graph, ResolvedGraph
 
@@ -28,23 +27,8 @@ class Generation:
     tokens: list[int]
 
 
-def media_fields(graph: ResolvedGraph) -> dict[str, tuple[str, Any]]:
-    """Batch fields fed by an image or audio encoder: field -> (role, encoder config).
-
-    Roles: `image` (vit_encoder images), `audio` (audio_encoder waveform), `audio_mask`.
-    """
-    roles = {("vit_encoder", "images"): "image", ("audio_encoder", "waveform"): "audio", ("audio_encoder", "waveform_mask"): "audio_mask"}
-    out = {}
-    for node in graph.nodes.values():
-        for port, ref in node.wiring.items():
-            role = roles.get((node.cls.type_name, port))
-            if role and isinstance(ref, str) and ref.startswith("batch."):
-                out[ref.removeprefix("batch.")] = (role, node.cfg)
-    return out
-
-
 class Generator:
-    """Decode text from a composed model (any graph whose LM head reads a Gemma decoder)."""
+    """Decode text from a composed model: any graph whose LM head reads a decoder with the cached_decoder role."""
 
     def __init__(self, model: Graph, graph: ResolvedGraph, tokenizer):
         if tokenizer is None:
@@ -52,7 +36,7 @@ class Generator:
         self.model, self.graph, self.tokenizer = model, graph, tokenizer
         self.plan = plan_decoding(graph)
         self.context = graph.batch[self.plan.tokens].shape[1]  # the text length the model was built for
-        self.media = media_fields(graph)
+        self.media = media_inputs(graph)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, check_memory: bool = True) -> "Generator":
@@ -100,35 +84,39 @@ class Generator:
         tokens = np.stack([self.tokenizer.pad(s, int(lengths.max())) for s in ids])
         return tokens, lengths
 
-    def batch(self, tokens: np.ndarray, images=None, audio=None) -> dict[str, np.ndarray]:
-        """The batch for `tokens` plus each media field, from arrays or file paths (one per prompt, or one for all)."""
+    def batch(self, tokens: np.ndarray, media: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
+        """The batch for `tokens` plus each media input: modality -> arrays or file paths (one per prompt, or one for all).
+
+        Files are read by the encoder that takes them (`Component.read_media`); a
+        mask the file does not give (a whole clip) is all True.
+        """
         B = tokens.shape[0]
         batch: dict[str, Any] = {self.plan.tokens: tokens}
-        given = {"image": images, "audio": audio}
+        given = {k: v for k, v in (media or {}).items() if v is not None}
         problems = []
-        for field, (role, cfg) in self.media.items():
-            if role == "audio_mask":
-                continue
-            items = given.get(role)
+        for field, m in self.media.items():
+            items = given.get(m.modality)
             if items is None:
-                problems.append(Problem(f"batch.{field}", f"this model reads an {role} (batch.{field}): give --{role}"))
+                problems.append(Problem(f"batch.{field}", f"this model reads {_an(m.modality)} (batch.{field}): give --input {m.modality}=FILE"))
                 continue
-            items = items if isinstance(items, (list, tuple)) else [items] * B
+            items = list(items) if isinstance(items, (list, tuple)) else [items] * B
             if len(items) != B:
-                problems.append(Problem(f"--{role}", f"{len(items)} {role} inputs for {B} prompts"))
+                problems.append(Problem(f"--input {m.modality}", f"{len(items)} {m.modality} inputs for {B} prompts"))
                 continue
-            if role == "image":
-                h, w = cfg.image_size
-                batch[field] = np.stack([load_image(x, h, w, cfg.channels) if isinstance(x, (str, Path)) else np.asarray(x, np.float32) for x in items])
-            else:
-                loaded = [load_audio(x, cfg.sample_rate, cfg.num_samples) if isinstance(x, (str, Path)) else (np.asarray(x, np.float32), np.ones(cfg.num_samples, bool)) for x in items]
-                batch[field] = np.stack([a for a, _ in loaded])
-                for mfield, (mrole, _) in self.media.items():
-                    if mrole == "audio_mask":
-                        batch[mfield] = np.stack([m for _, m in loaded])
-        unused = [r for r, v in given.items() if v is not None and r not in {role for role, _ in self.media.values()}]
-        for role in unused:
-            problems.append(Problem(f"--{role}", f"this model has no {role} input"))
+            node = self.graph.nodes[m.pathway]
+            mask_port = node.cls.media[m.port].mask
+            rows = [node.cls.read_media(node.cfg, m.port, x) if isinstance(x, (str, Path)) else {m.port: np.asarray(x)} for x in items]
+            spec = self.graph.batch[field]
+            bad = next((r[m.port].shape for r in rows if r[m.port].shape != tuple(spec.shape[1:])), None)
+            if bad is not None:
+                problems.append(Problem(f"--input {m.modality}", f"{m.modality} of shape {list(bad)}; the model takes {list(spec.shape[1:])}"))
+                continue
+            batch[field] = np.stack([r[m.port] for r in rows]).astype(spec.dtype)
+            if m.mask is not None:
+                whole = np.ones(self.graph.batch[m.mask].shape[1:], bool)
+                batch[m.mask] = np.stack([r.get(mask_port, whole) for r in rows])
+        for modality in sorted(set(given) - {m.modality for m in self.media.values()}):
+            problems.append(Problem(f"--input {modality}", f"this model has no {modality} input" + (f" (it reads: {', '.join(sorted({m.modality for m in self.media.values()}))})" if self.media else "")))
         read = {r for node in self.graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
         missing = [f for f in self.graph.batch if f not in batch and f"batch.{f}" in read]  # not fields only losses read (labels)
         for f in missing:
@@ -142,6 +130,7 @@ class Generator:
         self,
         prompts: list[str],
         *,
+        media: Mapping[str, Any] | None = None,
         images=None,
         audio=None,
         max_new_tokens: int = 32,
@@ -149,8 +138,9 @@ class Generator:
         seed: int = 0,
         use_cache: bool = True,
     ) -> list[Generation]:
+        """Continue each prompt. `media`: modality -> array(s) or file path(s); `images`/`audio` are shorthands."""
         tokens, lengths = self.encode(prompts, max_new_tokens)
-        batch = self.batch(tokens, images, audio)
+        batch = self.batch(tokens, {"image": images, "audio": audio, **(media or {})})
         t = self.tokenizer
         if use_cache:
             out = generate_cached(
@@ -168,3 +158,7 @@ class Generator:
             results.append(Generation(t.decode(ids), ids))
         return results
 
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

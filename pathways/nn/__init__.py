@@ -1,6 +1,7 @@
 """Layers shared by the built-in components. Dense layers act on `[N, D]` operands."""
 
 from pathways.nn._attention import Attention, causal_mask, dot_product_attention
+from pathways.nn._audio import log_mel_spectrogram, num_frames
 from pathways.nn._blocks import EncoderBlock, GatedCrossAttention, key_padding_mask
 from pathways.nn._conv import Conv1d
 from pathways.nn._linear import Linear, count_params
@@ -25,6 +26,8 @@ __all__ = [
     "count_params",
     "dot_product_attention",
     "key_padding_mask",
+    "log_mel_spectrogram",
+    "num_frames",
     "sincos_2d_table",
     "sinusoidal_table",
 ]

@@ -17,9 +17,9 @@ Conventions (Kaplan et al. 2020; Hoffmann et al. 2022):
   tied LM head owns nothing (its matrix is the text pathway's, counted once); an
   untied head's matrix is a dense projection applied to every token, so it counts
   as non-embedding.
-A component this module does not know (from a plugin) is estimated as
-`2 x params x tokens`, with tokens the length of its first sequence output, and
-flagged `estimated`.
+Each component counts itself (`Component.cost`); one that does not (a plugin's,
+say) is estimated as `2 x params x tokens`, with tokens the length of its first
+sequence output, and flagged `estimated`.
 """
 
 from __future__ import annotations
@@ -27,21 +27,10 @@ from __future__ import annotations
 import dataclasses
 
 from pathways._errors import Problem
+from pathways.components import Blocks
 from pathways.graph import ResolvedGraph, build_abstract, resolve
 from pathways.nn import count_params
-from pathways.nn._audio import num_frames
 from pathways.plan._hardware import PlanError
-
-
-@dataclasses.dataclass(frozen=True)
-class Blocks:
-    """A stack of transformer layers, for activation memory."""
-
-    depth: int
-    seq: int  # tokens per example
-    width: int
-    heads: int
-    layer_params: int  # parameters of one layer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +46,7 @@ class PathwayCost:
     forward_flops: float  # per example
     blocks: tuple[Blocks, ...] = ()
     estimated: bool = False
+    roles: frozenset[str] = frozenset()
 
     @property
     def non_embedding_params(self) -> int:
@@ -71,82 +61,6 @@ def _shapes(graph: ResolvedGraph, node) -> dict[str, tuple]:
     return out
 
 
-def _token_embedding(cfg, module, shapes):
-    t = shapes["tokens"][1]
-    return dict(tokens=t, embedding_params=count_params(module), forward_flops=0.0)
-
-
-def _vit_encoder(cfg, module, shapes):
-    n = (cfg.image_size[0] // cfg.patch) * (cfg.image_size[1] // cfg.patch)
-    emb = count_params(module.position)
-    dense = count_params(module) - emb
-    per_token = 2 * dense + 4 * cfg.depth * n * cfg.width
-    blocks = (Blocks(cfg.depth, n, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth),)
-    return dict(tokens=n, embedding_params=emb, forward_flops=float(n * per_token), blocks=blocks)
-
-
-def _audio_encoder(cfg, module, shapes):
-    frames = num_frames(cfg.num_samples, cfg.frame_length, cfg.hop_length)
-    n = cfg.num_tokens()
-    conv1 = count_params(module.conv1)  # runs on every frame; the rest on every (2x subsampled) token
-    rest = count_params(module) - conv1
-    flops = 2 * conv1 * frames + n * (2 * rest + 4 * cfg.depth * n * cfg.width)
-    blocks = (Blocks(cfg.depth, n, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth),)
-    return dict(tokens=n, embedding_params=0, forward_flops=float(flops), blocks=blocks)
-
-
-def _cross_attention(block_params: int, kv_params: int, layers: int, queries: int, context: int, d_attn: int) -> float:
-    """Gated cross-attention layers: q/o/MLP on the queries, k/v on the context, full attention."""
-    return 2 * (block_params - kv_params) * queries + 2 * kv_params * context + 4 * layers * queries * context * d_attn
-
-
-def _late_fusion(cfg, module, shapes):
-    t, n = shapes["x"][1], shapes["context"][1]
-    attn = module.block.attn
-    kv = count_params(attn.k_proj) + count_params(attn.v_proj)
-    flops = _cross_attention(count_params(module), kv, 1, t, n, cfg.heads * cfg.head_dim)
-    return dict(tokens=t, embedding_params=0, forward_flops=flops, blocks=(Blocks(1, t, cfg.width, cfg.heads, count_params(module)),))
-
-
-def _gemma_decoder(cfg, module, shapes):
-    s, d_attn = shapes["x"][1], cfg.heads * cfg.head_dim
-    own = count_params(module.blocks) + count_params(module.final_norm)
-    flops = s * (2 * own + 2 * cfg.depth * s * d_attn)
-    blocks = [Blocks(cfg.depth, s, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth)]
-    if module.cross is not None:
-        groups, attn = module.cross.num, module.cross.layers.attn
-        kv = count_params(attn.k_proj) + count_params(attn.v_proj)
-        flops += _cross_attention(count_params(module.cross), kv, groups, s, shapes["context"][1], d_attn)
-        blocks.append(Blocks(groups, s, cfg.width, cfg.heads, count_params(module.cross) // groups))
-    return dict(tokens=s, embedding_params=0, forward_flops=float(flops), blocks=tuple(blocks))
-
-
-def _lm_head(cfg, module, shapes):
-    s = shapes["x"][1]
-    return dict(tokens=s, embedding_params=0, forward_flops=float(2 * cfg.width * cfg.vocab_size * s))
-
-
-def _classifier_head(cfg, module, shapes):
-    return dict(tokens=shapes["x"][1], embedding_params=0, forward_flops=float(2 * count_params(module)))
-
-
-def _early_fusion(cfg, module, shapes):
-    tokens = sum(s[1] for s in shapes["prefix"]) + shapes["text"][1]
-    return dict(tokens=tokens, embedding_params=0, forward_flops=0.0)  # concatenation only
-
-
-COUNTERS = {
-    "token_embedding": _token_embedding,
-    "vit_encoder": _vit_encoder,
-    "audio_encoder": _audio_encoder,
-    "early_fusion": _early_fusion,
-    "late_fusion": _late_fusion,
-    "gemma_decoder": _gemma_decoder,
-    "lm_head": _lm_head,
-    "classifier_head": _classifier_head,
-}
-
-
 def pathway_costs(graph: ResolvedGraph) -> dict[str, PathwayCost]:
     """Parameters (embedding / non-embedding) and forward FLOPs per example of every pathway.
 
@@ -157,14 +71,14 @@ def pathway_costs(graph: ResolvedGraph) -> dict[str, PathwayCost]:
     for name, node in graph.nodes.items():
         module = model.pathways[name]
         params = count_params(module)
-        counter = COUNTERS.get(node.cls.type_name)
-        if counter is None:
+        own = node.cls.cost(node.cfg, module, _shapes(graph, node))
+        if own is None:
             out = [graph.values[f"{name}.{p}"].shape for p in node.outputs]
             tokens = next((s[1] for s in out if len(s) == 3), 1)
             info = dict(tokens=tokens, embedding_params=0, forward_flops=float(2 * params * tokens), estimated=True)
         else:
-            info = counter(node.cfg, module, _shapes(graph, node))
-        costs[name] = PathwayCost(name, node.cls.type_name, node.cls.kind, params, **info)
+            info = dict(tokens=own.tokens, embedding_params=own.embedding_params, forward_flops=own.forward_flops, blocks=own.blocks)
+        costs[name] = PathwayCost(name, node.cls.type_name, node.cls.kind, params, **info, roles=node.cls.roles)
     return costs
 
 
@@ -180,7 +94,7 @@ def with_sequence_length(graph: ResolvedGraph, seq_len: int) -> ResolvedGraph:
     """The graph re-validated with its text length changed so the decoder sees `seq_len` positions.
 
     The text length is the named dim (e.g. `T`) of the batch field feeding a
-    `token_embedding`; modality prefixes (early fusion) keep their length.
+    token embedding (a pathway with that role); modality prefixes (early fusion) keep their length.
     """
     costs = pathway_costs(graph)
     dec = decoder_of(costs)
@@ -190,7 +104,7 @@ def with_sequence_length(graph: ResolvedGraph, seq_len: int) -> ResolvedGraph:
     spec = graph.loaded.spec
     dims = set()
     for node in graph.nodes.values():
-        ref = node.wiring.get("tokens") if node.cls.type_name == "token_embedding" else None
+        ref = node.wiring.get("tokens") if "token_embedding" in node.cls.roles else None
         if isinstance(ref, str) and ref.startswith("batch."):
             dim = spec.batch[ref.removeprefix("batch.")].shape[1]
             if isinstance(dim, str):

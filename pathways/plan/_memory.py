@@ -22,7 +22,7 @@ Fragmentation, XLA temporaries and communication buffers are not counted.
 from __future__ import annotations
 
 from pathways._errors import Problem
-from pathways.plan._flops import Blocks
+from pathways.components import Blocks
 from pathways.plan._hardware import Mesh, PlanError
 
 

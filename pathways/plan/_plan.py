@@ -74,7 +74,7 @@ def plan(
     spec = graph.loaded.spec
     trainable = set(spec.train.trainable) if spec.train and spec.train.trainable else set(costs)
     compute_dtype = spec.train.compute_dtype if spec.train else "bfloat16"
-    vocab = max((getattr(graph.nodes[k].cfg, "vocab_size", 0) for k, c in costs.items() if c.type == "lm_head"), default=0)
+    vocab = max((getattr(graph.nodes[k].cfg, "vocab_size", 0) for k, c in costs.items() if "lm_head" in c.roles), default=0)
     blocks = [blk for c in costs.values() for blk in c.blocks]
     memory = memory_per_chip(
         params=n,

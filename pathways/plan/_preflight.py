@@ -64,7 +64,7 @@ def estimate(graph: ResolvedGraph, mode: Mode, *, trainable: set[str] | None = N
     blocks = [b for c in costs.values() for b in c.blocks]
     decoders = [c for c in costs.values() if c.kind == "decoder"]
     seq = max((c.tokens for c in decoders), default=1)
-    vocab = max((getattr(graph.nodes[k].cfg, "vocab_size", 0) for k, c in costs.items() if c.type == "lm_head"), default=0)
+    vocab = max((getattr(graph.nodes[k].cfg, "vocab_size", 0) for k, c in costs.items() if "lm_head" in c.roles), default=0)
     params = sum(c.params for c in costs.values())
     train = graph.loaded.spec.train
     if mode == "train":

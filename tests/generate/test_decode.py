@@ -27,12 +27,10 @@ def generator(name: str, **tweaks) -> Generator:
 
 
 def media(gen: Generator, n: int) -> dict:
+    """Random arrays for every modality the model reads, one per prompt."""
     batch = random_batch(gen.graph, jax.random.key(2))
-    out = {}
-    for field, (role, _) in gen.media.items():
-        if role in ("image", "audio"):
-            out[role + ("s" if role == "image" else "")] = [np.asarray(batch[field][i % batch[field].shape[0]]) for i in range(n)]
-    return {"images": out.get("images"), "audio": out.get("audio")}
+    rows = lambda field: [np.asarray(batch[field][i % batch[field].shape[0]]) for i in range(n)]  # noqa: E731
+    return {"media": {m.modality: rows(field) for field, m in gen.media.items()}}
 
 
 PROMPTS = ["The cat", "A much longer prompt than the first one", "x"]
@@ -83,7 +81,7 @@ def test_bad_requests_are_clear_errors():
         gen.generate(["a"], images=[np.zeros((8, 8, 1))], max_new_tokens=0)
     with pytest.raises(GenerateError, match="exceed the model's context of 16"):
         gen.generate(["a very long prompt indeed, far too long"], images=[np.zeros((8, 8, 1))], max_new_tokens=4)
-    with pytest.raises(GenerateError, match=r"this model reads an image \(batch.image\): give --image"):
+    with pytest.raises(GenerateError, match=r"this model reads an image \(batch.image\): give --input image=FILE"):
         gen.generate(["a"], max_new_tokens=2)
     with pytest.raises(GenerateError, match="this model has no audio input"):
         gen.generate(["a"], images=[np.zeros((8, 8, 1))], audio=[np.zeros(16000)], max_new_tokens=2)

@@ -6,7 +6,7 @@ import pytest
 
 import pathways
 from pathways.plan import Mesh, PlanError, memory_per_chip, parse_mesh, plan
-from pathways.plan._flops import Blocks
+from pathways.components import Blocks
 
 LAYERS = [Blocks(depth=2, seq=16, width=8, heads=2, layer_params=100)]
 # One layer, 16-bit, micro-batch 1: 34*s*h + 5*a*s^2 = 34*16*8 + 5*2*16*16 = 6912 bytes; with remat 2*s*h = 256.
