@@ -3,13 +3,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PLUGINS := plugins/pathways-perceiver
+PLUGINS := plugins/pathways-perceiver plugins/pathways-clips
 
 .PHONY: demo test install registry clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml $(PLUGINS)/pyproject.toml
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,reference]' $(addprefix -e ,$(PLUGINS))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pathways._errors import ConfigError, PathwaysError, PluginError, Problem
-from pathways.components import Component, ComponentConfig, Port
+from pathways.components import Blocks, Component, ComponentConfig, Cost, Media, MediaError, Port
 from pathways.config import load_config
 from pathways.graph import Graph, ResolvedGraph, build, build_abstract, resolve
 from pathways.plugins import hookimpl
@@ -30,10 +30,14 @@ def load_model(path: str | Path, key) -> Graph:
 
 
 __all__ = [
+    "Blocks",
     "Component",
     "ComponentConfig",
     "ConfigError",
+    "Cost",
     "Graph",
+    "Media",
+    "MediaError",
     "PathwaysError",
     "PluginError",
     "Port",
