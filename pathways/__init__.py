@@ -4,6 +4,9 @@
     graph = pathways.validate("examples/image_text.yaml")   # no parameters allocated
     model = pathways.build(graph, jax.random.key(0))         # one equinox Module
     out = eqx.filter_jit(model)(batch)                       # {"lm_head.logits": ...}
+
+    model = pathways.load("runs/digits")                     # a trained model, weights loaded
+    model.config, model.graph.tokenizer                      # what it was built from
 """
 
 from __future__ import annotations
@@ -22,6 +25,18 @@ __version__ = "0.1.0"
 def validate(path: str | Path) -> ResolvedGraph:
     """Load a config file and check it end to end (types, edges, cycles, shapes)."""
     return resolve(load_config(path))
+
+
+def load(checkpoint: str | Path) -> Graph:
+    """The trained model of a checkpoint (or a run directory's newest), weights loaded.
+
+    `model(batch)` returns the config's outputs keyed `pathway.port`; `model.config`
+    is the config it was trained with, `model.graph` its validated graph. A LoRA
+    checkpoint gives the adapted model (its base weights plus the adapters).
+    """
+    from pathways.train import load_trained
+
+    return load_trained(checkpoint)[0]
 
 
 def load_model(path: str | Path, key) -> Graph:
@@ -46,6 +61,7 @@ __all__ = [
     "build",
     "build_abstract",
     "hookimpl",
+    "load",
     "load_config",
     "load_model",
     "resolve",

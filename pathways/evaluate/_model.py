@@ -36,19 +36,11 @@ class EvalModel:
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "EvalModel":
         """Load a checkpoint directory (or a run's newest checkpoint); LoRA checkpoints bring their base."""
-        from pathways.config import load_config
-        from pathways.graph import build, resolve
-        from pathways.train import _checkpoint as ckpt
-        from pathways.train._merge import load_lora_model
+        from pathways.train import load_trained
 
-        c = ckpt.load(path)
-        graph = resolve(load_config(c.path / "config.yaml"))
-        if c.state.get("lora"):
-            model = load_lora_model(c.path)[0]
-        else:
-            model, _ = ckpt.load_into(build(graph, jax.random.key(0)), c.params, set())
+        model, c = load_trained(path)
         identity = {"checkpoint": str(c.path.resolve()), "config_sha256": c.state.get("config_sha256"), "step": c.state.get("step")}
-        return cls(model, graph, graph.tokenizer, identity)
+        return cls(model, model.graph, model.graph.tokenizer, identity)
 
     @functools.cached_property
     def plan(self) -> DecodePlan:

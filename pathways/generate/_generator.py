@@ -44,23 +44,12 @@ class Generator:
 
         With `check_memory`, a model the devices cannot hold is refused before it is allocated.
         """
-        from pathways.config import load_config
-        from pathways.graph import build, resolve
-        from pathways.plan import preflight
-        from pathways.train import _checkpoint as ckpt
-        from pathways.train._merge import load_lora_model
+        from pathways.train import load_trained
 
-        c = ckpt.load(path)
-        graph = resolve(load_config(c.path / "config.yaml"))
-        if check_memory:
-            preflight(graph, "generate")
-        if c.state.get("lora"):
-            model, _, _ = load_lora_model(c.path)
-        else:
-            model, _ = ckpt.load_into(build(graph, jax.random.key(0)), c.params, set())
-        if graph.tokenizer is None:
+        model, c = load_trained(path, check_memory=check_memory, mode="generate")
+        if model.graph.tokenizer is None:
             raise GenerateError([Problem("", "checkpoint has no tokenizer (its config names none): cannot encode prompts", str(c.path))])
-        return cls(model, graph, graph.tokenizer)
+        return cls(model, model.graph, model.graph.tokenizer)
 
     def encode(self, prompts: list[str], max_new_tokens: int) -> tuple[np.ndarray, np.ndarray]:
         if not prompts:

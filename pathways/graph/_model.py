@@ -21,12 +21,19 @@ class Graph(eqx.Module):
     addressed `<pathway>.<parameter path>`); the execution plan and the output
     names are static. Calling the graph on a batch dict returns a dict of the
     requested outputs (`"lm_head.logits"`, ...). The whole call is `jit`-able and
-    traces to the same program as the components called by hand.
+    traces to the same program as the components called by hand. `graph` is the
+    validated config it was built from (`model.graph.tokenizer`, `model.config`).
     """
 
     pathways: dict[str, Component]
     plan: tuple[tuple[str, Wiring], ...] = eqx.field(static=True)
     outputs: tuple[str, ...] = eqx.field(static=True)
+    graph: ResolvedGraph | None = eqx.field(static=True, default=None)
+
+    @property
+    def config(self):
+        """The config (`ModelSpec`) this model was built from; None for a `Graph` assembled by hand."""
+        return None if self.graph is None else self.graph.loaded.spec
 
     def __call__(self, batch: Mapping[str, Array]) -> dict[str, Array]:
         values = self.evaluate(batch)
@@ -48,11 +55,19 @@ class Graph(eqx.Module):
         return values
 
 
+def param_key(path) -> str:
+    """The dotted name of a leaf from its pytree path: `pathways.decoder.blocks.layers.attn.q_proj.weight`.
+
+    Checkpoints, sharding rules and interop all name parameters this way.
+    """
+    return jax.tree_util.keystr(path, simple=True, separator=".")
+
+
 def build(graph: ResolvedGraph, key: PRNGKeyArray) -> Graph:
     """Allocate every pathway's parameters and assemble the `Graph`."""
     pathways = {name: node.cls(node.cfg, key=node_key(key, name)) for name, node in graph.nodes.items()}
     plan = tuple((name, tuple(sorted(node.wiring.items()))) for name, node in graph.nodes.items())
-    return Graph(pathways=pathways, plan=plan, outputs=graph.outputs)
+    return Graph(pathways=pathways, plan=plan, outputs=graph.outputs, graph=graph)
 
 
 def build_abstract(graph: ResolvedGraph) -> Graph:

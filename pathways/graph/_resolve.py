@@ -47,7 +47,7 @@ class Node:
     wiring: dict[str, str | tuple[str, ...]]  # input port -> reference(s)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # compared by identity: a built `Graph` holds it as a static field
 class ResolvedGraph:
     """A config checked end to end: nodes in execution order and the abstract value of every edge."""
 

@@ -34,8 +34,8 @@ from safetensors import SafetensorError, safe_open
 
 from pathways._errors import PathwaysError, Problem
 from pathways.config import load_config, resolved_yaml
-from pathways.graph import ResolvedGraph, build_abstract, resolve
-from pathways.train import _checkpoint as ckpt
+from pathways.graph import ResolvedGraph, build_abstract, param_key, resolve
+from pathways.train import config_hash, write_checkpoint
 
 # HF `hidden_act` values that mean tanh-approximated GELU in a Gemma config:
 # transformers reads the legacy "gelu" of the original releases as the tanh form.
@@ -153,7 +153,7 @@ def param_shapes(config: str | Path | ResolvedGraph) -> dict[str, tuple[int, ...
     """Shape of every parameter (`<pathway>.<path>`) of a config's model, computed abstractly."""
     graph = config if isinstance(config, ResolvedGraph) else resolve(load_config(config))
     leaves = jax.tree_util.tree_flatten_with_path(build_abstract(graph).pathways)[0]
-    return {ckpt._key(path): tuple(leaf.shape) for path, leaf in leaves if isinstance(leaf, jax.ShapeDtypeStruct)}
+    return {param_key(path): tuple(leaf.shape) for path, leaf in leaves if isinstance(leaf, jax.ShapeDtypeStruct)}
 
 
 def check_shapes(shapes: dict[str, tuple[int, ...]], target: str | Path) -> None:
@@ -280,7 +280,6 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
     With `target` (a Pathways config), every parameter's shape is checked against
     that config's model first. Returns `out_dir`.
     """
-    from pathways.train._run import config_hash
 
     hf_dir, out_dir = Path(hf_dir), Path(out_dir)
     hf = read_hf_config(hf_dir)
@@ -314,4 +313,4 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
         "lora": None,
     }
     extra = {"tokenizer.model": tokenizer_file.read_bytes()} if has_tokenizer else None
-    return ckpt.write(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)
+    return write_checkpoint(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)

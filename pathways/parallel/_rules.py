@@ -21,6 +21,7 @@ import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from pathways._errors import ConfigError, Problem
+from pathways.graph import param_key
 
 DEFAULT_RULES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     (r"(o_proj|down_proj|fc2)\.weight$", ("tensor", "fsdp")),  # row-parallel [in, out]
@@ -34,11 +35,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 
 
 def _key(path) -> str:
-    from pathways.train._checkpoint import _key as flat_key
-
     # `<pathway>.<param>`, also inside optimizer state (`1.0.mu.pathways.decoder...`), whose
     # moments then shard exactly like the parameters they track.
-    return flat_key(path).split("pathways.", 1)[-1]
+    return param_key(path).split("pathways.", 1)[-1]
 
 
 def _is_param(x) -> bool:

@@ -1,10 +1,12 @@
 """Training and pathway-specific fine-tuning: freezing, optimisation, checkpoints, the loop."""
 
 from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, save
+from pathways.train._checkpoint import write as write_checkpoint
+from pathways.train._load import load_trained
 from pathways.train._loop import Interrupted, OutOfMemory, Result, TrainingDiverged, evaluate, fit, is_run, print_counts
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
-from pathways.train._run import Overrides, Run, prepare
+from pathways.train._run import Overrides, Run, config_hash, prepare
 from pathways.train._step import make_loss_fn, make_train_step
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "Result",
     "Run",
     "TrainingDiverged",
+    "config_hash",
     "decay_mask",
     "evaluate",
     "fit",
@@ -25,6 +28,7 @@ __all__ = [
     "list_checkpoints",
     "load",
     "load_into",
+    "load_trained",
     "make_loss_fn",
     "make_optimizer",
     "make_train_step",
@@ -33,4 +37,5 @@ __all__ = [
     "print_counts",
     "save",
     "trainable_spec",
+    "write_checkpoint",
 ]

@@ -33,6 +33,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
 from pathways._errors import PathwaysError, Problem
+from pathways.graph import param_key
 
 STEP_DIR = re.compile(r"^step-(\d{8})$")
 
@@ -41,26 +42,12 @@ class CheckpointError(PathwaysError):
     """A checkpoint is missing, truncated, or does not fit the graph."""
 
 
-def _key(path) -> str:
-    parts = []
-    for p in path:
-        if isinstance(p, jax.tree_util.DictKey):
-            parts.append(str(p.key))
-        elif isinstance(p, jax.tree_util.GetAttrKey):
-            parts.append(p.name)
-        elif isinstance(p, jax.tree_util.SequenceKey):
-            parts.append(str(p.idx))
-        else:
-            parts.append(str(p).strip(".[]'"))
-    return ".".join(parts)
-
-
 def flatten(tree) -> dict[str, np.ndarray]:
     """Array leaves of `tree` by dotted path (`decoder.blocks.layers.attn.q_proj.weight`)."""
     from pathways.parallel import to_host  # gathers shards held by other processes
 
     leaves = jax.tree_util.tree_flatten_with_path(eqx.filter(tree, eqx.is_array))[0]
-    return {_key(path): to_host(leaf) for path, leaf in leaves}
+    return {param_key(path): to_host(leaf) for path, leaf in leaves}
 
 
 def unflatten(like, flat: dict[str, np.ndarray], *, source: str | None = None):
@@ -71,16 +58,16 @@ def unflatten(like, flat: dict[str, np.ndarray], *, source: str | None = None):
     """
     params, static = eqx.partition(like, eqx.is_array)
     paths, treedef = jax.tree_util.tree_flatten_with_path(params)
-    missing = [_key(p) for p, _ in paths if _key(p) not in flat]
+    missing = [param_key(p) for p, _ in paths if param_key(p) not in flat]
     wrong = [
-        f"{_key(p)!r} is {list(flat[_key(p)].shape)}, needs {list(leaf.shape)}"
+        f"{param_key(p)!r} is {list(flat[param_key(p)].shape)}, needs {list(leaf.shape)}"
         for p, leaf in paths
-        if _key(p) in flat and flat[_key(p)].shape != leaf.shape
+        if param_key(p) in flat and flat[param_key(p)].shape != leaf.shape
     ]
     if missing or wrong:
         what = f"{len(missing)} arrays missing (first: {missing[0]!r})" if missing else f"shape mismatch: {wrong[0]}"
         raise CheckpointError([Problem("", f"does not fit this run: {what}; was it written with other trainable pathways or another config?", source)])
-    leaves = [jnp.asarray(flat[_key(p)], dtype=leaf.dtype) for p, leaf in paths]
+    leaves = [jnp.asarray(flat[param_key(p)], dtype=leaf.dtype) for p, leaf in paths]
     return eqx.combine(jax.tree_util.tree_unflatten(treedef, leaves), static)
 
 

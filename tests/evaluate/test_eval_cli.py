@@ -75,7 +75,7 @@ def test_unknown_task_lists_the_registered_ones(tmp_path, capsys):
     code, out, err = cli(capsys, "eval", tmp_path / "nowhere", "--tasks", "vqa,sumarization")
     assert code == 2
     (line,) = err.splitlines()
-    assert line.startswith("error: --tasks: unknown task type 'sumarization'; did you mean 'summarization'? (registered: causal_mc, commonsense_mc, ")
+    assert line.startswith("error: --tasks: unknown task type 'sumarization'; did you mean 'summarization'? (registered: causal_mc, clip_caption, commonsense_mc, ")
 
 
 def test_tasks_lists_the_builtins(capsys):

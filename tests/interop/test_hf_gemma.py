@@ -11,19 +11,19 @@ import json
 import shutil
 from pathlib import Path
 
-import jax
 import ml_dtypes
 import numpy as np
 import pytest
 import yaml
 from safetensors.numpy import load_file, save_file
 
+import pathways
 from pathways.cli import main
 from pathways.config import load_config
-from pathways.graph import build, resolve
+from pathways.graph import resolve
 from pathways.interop import HFImportError, gemma_config, import_hf_gemma
 from pathways.interop.hf_gemma import check_shapes, param_shapes
-from pathways.train import _checkpoint as ckpt
+from pathways.train import load as read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny-gemma"
@@ -38,9 +38,7 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
 
 def logits(checkpoint: Path, tokens: np.ndarray) -> np.ndarray:
     """Logits of the Pathways model built from `checkpoint`'s own config and weights."""
-    c = ckpt.load(checkpoint)
-    model, _ = ckpt.load_into(build(resolve(load_config(c.path / "config.yaml")), jax.random.key(0)), c.params, set())
-    return np.asarray(model({"tokens": tokens})["lm_head.logits"])
+    return np.asarray(pathways.load(checkpoint)({"tokens": tokens})["lm_head.logits"])
 
 
 def copy_fixture(tmp_path: Path, name: str = "hf") -> Path:
@@ -74,7 +72,7 @@ def test_bfloat16_weights_are_read_without_torch(tmp_path):
     hf = copy_fixture(tmp_path)
     tensors = load_file(str(FIXTURE / "model.safetensors"))
     save_file({k: v.astype(ml_dtypes.bfloat16) for k, v in tensors.items()}, str(hf / "model.safetensors"))
-    params = ckpt.load(import_hf_gemma(hf, tmp_path / "ckpt")).params
+    params = read_checkpoint(import_hf_gemma(hf, tmp_path / "ckpt")).params
     rounded = tensors["model.embed_tokens.weight"].astype(ml_dtypes.bfloat16).astype(np.float32)
     assert params["text.weight"].dtype == np.float32
     np.testing.assert_array_equal(params["text.weight"], rounded)
@@ -90,8 +88,8 @@ def test_sharded_checkpoint_imports_the_same_weights(tmp_path):
         save_file({k: tensors[k] for k in keys}, str(hf / file))
     weight_map = {k: file for file, keys in shards.items() for k in keys}
     (hf / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
-    sharded = ckpt.load(import_hf_gemma(hf, tmp_path / "sharded")).params
-    whole = ckpt.load(import_hf_gemma(FIXTURE, tmp_path / "whole")).params
+    sharded = read_checkpoint(import_hf_gemma(hf, tmp_path / "sharded")).params
+    whole = read_checkpoint(import_hf_gemma(FIXTURE, tmp_path / "whole")).params
     assert sharded.keys() == whole.keys()
     assert all(np.array_equal(sharded[k], whole[k]) for k in whole)
 

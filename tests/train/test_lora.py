@@ -11,6 +11,8 @@ import pytest
 from safetensors.numpy import load_file
 from trainkit import cli, write_config
 
+import pathways
+
 from pathways.config import load_config
 from pathways.graph import build, random_batch, resolve
 from pathways.train import list_checkpoints, load, load_into
@@ -91,3 +93,10 @@ def test_lora_resume_continues_exactly(capsys, tmp_path, lora_run, base_run):
     got = load_file(str(list_checkpoints(tmp_path / "run" / "checkpoints")[-1] / "model.safetensors"))
     assert sorted(got) == sorted(want)
     assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_pathways_load_gives_the_adapted_model(lora_run):
+    model = pathways.load(lora_run)
+    adapted, _, _ = load_lora_model(lora_run)
+    assert eqx.tree_equal(eqx.filter(model.pathways, eqx.is_array), eqx.filter(adapted.pathways, eqx.is_array))
+    assert any("lora_b" in k for k in model_params(model))
