@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pathways._errors import ConfigError, PathwaysError, PluginError, Problem
+from pathways._markers import hookimpl
 from pathways.components import Blocks, Component, ComponentConfig, Cost, Media, MediaError, Port
 from pathways.config import load_config
 from pathways.graph import Graph, ResolvedGraph, build, build_abstract, resolve
-from pathways.plugins import hookimpl
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,7 @@
         check_component(MyComponent)              # builds abstractly, runs on port-shaped inputs
 """
 
-from pathways.components._contract import check_component, check_contract, example_inputs
+from pathways.components import check_component, check_contract, example_inputs
 from pathways.graph import random_batch
 
 __all__ = ["check_component", "check_contract", "example_inputs", "random_batch"]

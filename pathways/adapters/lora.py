@@ -16,8 +16,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.nn import Linear
-from pathways.plugins import hookimpl
 
 
 class LoRALinear(eqx.Module):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathways.cli._output import print_json
-from pathways.train._diff import diff_checkpoints
+from pathways.train import diff_checkpoints
 
 
 def register(sub) -> None:

@@ -6,8 +6,7 @@ import argparse
 
 from pathways.cli._args import nonnegative_float, number, positive_int
 from pathways.cli._output import print_json
-from pathways.generate import Generator, Sampling
-from pathways.generate._generator import GenerateError
+from pathways.generate import GenerateError, Generator, Sampling
 
 
 def register(sub) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathways.train._merge import merge_lora
+from pathways.train import merge_lora
 
 
 def register(sub) -> None:

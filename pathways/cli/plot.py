@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pathways.train._plot import plot_runs
+from pathways.train import plot_runs
 
 
 def register(sub) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pathways.plugins import component_registry
-from pathways.plugins._catalog import HEADER, catalog
+from pathways.plugins import HEADER, catalog, component_registry
 
 
 def register(sub) -> None:

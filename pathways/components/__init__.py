@@ -5,9 +5,10 @@ also a plugin registering its classes through `pathways_register_components`.
 """
 
 from pathways.components._base import KINDS, Component, ComponentConfig
+from pathways.components._contract import check_component, check_contract, example_inputs
 from pathways.components._cost import Blocks, Cost
 from pathways.components._media import MediaError, load_audio, load_image
-from pathways.components._ports import Port
+from pathways.components._ports import Port, describe_value
 from pathways.components._roles import ROLES, Media
 from pathways.components.audio import AudioEncoder
 from pathways.components.decoder import GemmaDecoder
@@ -17,8 +18,6 @@ from pathways.components.image import ViTEncoder
 from pathways.components.text import TokenEmbedding
 
 __all__ = [
-    "KINDS",
-    "ROLES",
     "AudioEncoder",
     "Blocks",
     "ClassifierHead",
@@ -27,13 +26,19 @@ __all__ = [
     "Cost",
     "EarlyFusion",
     "GemmaDecoder",
+    "KINDS",
     "LMHead",
     "LateFusion",
     "Media",
     "MediaError",
     "Port",
+    "ROLES",
     "TokenEmbedding",
     "ViTEncoder",
+    "check_component",
+    "check_contract",
+    "describe_value",
+    "example_inputs",
     "load_audio",
     "load_image",
 ]

@@ -9,13 +9,13 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Blocks, Cost
 from pathways.components._media import load_audio
 from pathways.components._ports import Port
 from pathways.components._roles import Media
 from pathways.nn import Conv1d, EncoderBlock, LayerNorm, Linear, Stack, count_params, key_padding_mask, log_mel_spectrogram, num_frames, sinusoidal_table
-from pathways.plugins import hookimpl
 
 
 class AudioEncoder(Component):

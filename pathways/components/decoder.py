@@ -9,11 +9,11 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Blocks, Cost, cross_attention_flops
 from pathways.components._ports import Port
 from pathways.nn import Attention, GatedCrossAttention, GeGLU, RMSNorm, Stack, causal_mask, count_params
-from pathways.plugins import hookimpl
 
 
 class DecoderBlock(eqx.Module):

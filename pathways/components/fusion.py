@@ -8,11 +8,11 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Blocks, Cost, cross_attention_flops
 from pathways.components._ports import Port
 from pathways.nn import GatedCrossAttention, count_params
-from pathways.plugins import hookimpl
 
 
 def prefix_lm_mask(valid: Bool[Array, "B S"], is_prefix: Bool[Array, " S"]) -> Bool[Array, "B S S"]:

@@ -10,11 +10,11 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Cost
 from pathways.components._ports import Port
 from pathways.nn import Linear, count_params
-from pathways.plugins import hookimpl
 
 
 class LMHead(Component):

@@ -10,13 +10,13 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Blocks, Cost
 from pathways.components._media import load_image
 from pathways.components._ports import Port
 from pathways.components._roles import Media
 from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, count_params, sincos_2d_table
-from pathways.plugins import hookimpl
 
 
 class ViTEncoder(Component):

@@ -10,10 +10,10 @@ import jax.random as jr
 import pydantic
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Cost
 from pathways.components._ports import Port
-from pathways.plugins import hookimpl
 
 
 class TokenEmbedding(Component):

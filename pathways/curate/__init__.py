@@ -10,14 +10,14 @@ exact and MinHash dedup, a trained classifier). See docs/curation.md.
 
 from pathways.curate._chain import DEFAULT_CHAIN, Chain, Step, build_chain, load_chain, make_filter
 from pathways.curate._classifier import Features, HashedNgramClassifier, read_labelled, train_classifier
-from pathways.curate._filter import Filter, FilterConfig
+from pathways.curate._filter import Filter, FilterConfig, check_filter
 from pathways.curate._langid import detect_script, guess_latin_language, identify, script_counts
 from pathways.curate._minhash import LSHIndex, MinHasher, jaccard
 from pathways.curate._pipeline import Pipeline, curate
 
 __all__ = [
-    "DEFAULT_CHAIN",
     "Chain",
+    "DEFAULT_CHAIN",
     "Features",
     "Filter",
     "FilterConfig",
@@ -27,6 +27,7 @@ __all__ = [
     "Pipeline",
     "Step",
     "build_chain",
+    "check_filter",
     "curate",
     "detect_script",
     "guess_latin_language",

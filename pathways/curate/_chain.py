@@ -9,9 +9,7 @@ from typing import Any
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config import load_yaml
-from pathways.config._errors import pydantic_problems
-from pathways.config._yaml import Mark, Path_, dotted
+from pathways.config import Mark, Path_, dotted, load_yaml, pydantic_problems
 from pathways.curate._filter import Filter, FilterConfig
 
 # What `pathways data curate` runs without `--filters`: identify, judge, then deduplicate.

@@ -20,7 +20,7 @@ def open_dataset(name: str, config: dict[str, Any] | None = None, *, where: tupl
     `where` places the errors: (place of the name, place of the config), e.g.
     `("data.dataset", "data.config")` for a training config; the default suits the CLI.
     """
-    from pathways.config._errors import pydantic_problems
+    from pathways.config import pydantic_problems
     from pathways.plugins import dataset_registry
 
     registry = dataset_registry()
@@ -124,7 +124,7 @@ def write_audio_plot(clips: list[np.ndarray], titles: list[str], path: Path, sam
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pathways.nn._audio import log_mel_spectrogram
+    from pathways.nn import log_mel_spectrogram
 
     fig, axes = plt.subplots(len(clips), 2, figsize=(10, 1.8 * len(clips)), dpi=100, squeeze=False)
     for (wave_ax, mel_ax), clip, title in zip(axes, clips, titles):

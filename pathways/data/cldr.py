@@ -7,9 +7,9 @@ from typing import Literal
 
 import pydantic
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
 from pathways.data._split import keep
-from pathways.plugins import hookimpl
 
 Kind = Literal["territories", "languages", "months", "days"]
 

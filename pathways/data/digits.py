@@ -7,8 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
-from pathways.plugins import hookimpl
 
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 

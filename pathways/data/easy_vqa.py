@@ -12,8 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
-from pathways.plugins import hookimpl
 
 # The answer vocabulary, in the order of easy_vqa.get_answers(): `answer_id` indexes it.
 ANSWERS = ("circle", "green", "red", "gray", "yes", "teal", "black", "rectangle", "yellow", "triangle", "brown", "blue", "no")

@@ -13,9 +13,9 @@ from typing import Literal
 
 import pydantic
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
 from pathways.data._split import keep
-from pathways.plugins import hookimpl
 
 FILE = Path(__file__).parent / "files" / "botchan.txt"
 _ABBREVIATION = re.compile(r"(?:\b(?:Mr|Mrs|Dr|St|Messrs)|\b[A-Z])\.$")

@@ -14,9 +14,9 @@ from typing import Literal
 
 import numpy as np
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
 from pathways.data._split import in_test
-from pathways.plugins import hookimpl
 
 FILE = Path(__file__).parent / "files" / "spoken_numbers.npz"
 LANGUAGES = ("en", "fr", "de", "es", "ru")

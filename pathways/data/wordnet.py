@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
+from pathways._markers import hookimpl
 from pathways.data._dataset import Dataset, DatasetConfig
 from pathways.data._split import keep
-from pathways.plugins import hookimpl
 
 FILE = Path(__file__).parent / "files" / "wordnet_questions.jsonl"
 Relation = Literal["hypernym", "part", "antonym", "entailment", "cause"]

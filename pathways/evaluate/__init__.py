@@ -5,17 +5,18 @@ from pathways.evaluate._metrics import METRICS, bleu, chrf, exact_match, normali
 from pathways.evaluate._model import EvalModel
 from pathways.evaluate._result import Result, Score
 from pathways.evaluate._run import evaluate, get_task
-from pathways.evaluate._task import EXAMPLE_FIELDS, KINDS, Task
+from pathways.evaluate._task import EXAMPLE_FIELDS, KINDS, Task, check_task
 
 __all__ = [
     "EXAMPLE_FIELDS",
+    "EvalModel",
     "KINDS",
     "METRICS",
-    "EvalModel",
     "Result",
     "Score",
     "Task",
     "bleu",
+    "check_task",
     "chrf",
     "continuation",
     "evaluate",

@@ -26,10 +26,8 @@ import numpy as np
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.components import Component, Port
-from pathways.components._ports import describe_value
-from pathways.config import LoadedConfig
-from pathways.config._errors import pydantic_problems
+from pathways.components import Component, Port, describe_value
+from pathways.config import LoadedConfig, pydantic_problems
 from pathways.graph._sections import data_problems, mesh_problems
 from pathways.plugins import Registry, component_registry
 

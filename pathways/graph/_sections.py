@@ -15,7 +15,7 @@ import jax
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config._errors import pydantic_problems
+from pathways.config import pydantic_problems
 
 
 def data_problems(spec) -> list[Problem]:

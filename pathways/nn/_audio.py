@@ -6,8 +6,8 @@ time, so they are compiled in as constants and are never parameters.
 
 from __future__ import annotations
 
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 

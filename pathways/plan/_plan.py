@@ -7,7 +7,8 @@ import math
 from pathways._errors import Problem
 from pathways.graph import ResolvedGraph
 from pathways.plan._flops import decoder_of, flops_per_token, pathway_costs, with_sequence_length
-from pathways.plan._hardware import Mesh, PlanError, chip as get_chip, parse_mesh, training_seconds
+from pathways.plan._hardware import Mesh, PlanError, parse_mesh, training_seconds
+from pathways.plan._hardware import chip as get_chip
 from pathways.plan._memory import layer_activation_bytes, memory_per_chip
 from pathways.plan._scaling import APPROACH1_A, APPROACH1_B, chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
 

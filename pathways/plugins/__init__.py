@@ -1,6 +1,7 @@
 """Plugin machinery: hook specifications, the plugin manager and registries."""
 
-from pathways.plugins._hookspecs import hookimpl, hookspec
+from pathways._markers import hookimpl, hookspec
+from pathways.plugins._catalog import HEADER, catalog
 from pathways.plugins._manager import (
     DEFAULT_PLUGINS,
     ENTRY_POINT_GROUP,
@@ -14,9 +15,11 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "ENTRY_POINT_GROUP",
     "Entry",
+    "HEADER",
     "PluginLoadWarning",
     "Registry",
     "adapter_registry",
+    "catalog",
     "component_registry",
     "dataset_registry",
     "filter_registry",

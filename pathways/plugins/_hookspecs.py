@@ -16,11 +16,7 @@ a registry keyed by each class's `type_name`.
 
 from __future__ import annotations
 
-import pluggy
-
-hookspec = pluggy.HookspecMarker("pathways")
-hookimpl = pluggy.HookimplMarker("pathways")
-
+from pathways._markers import hookspec
 
 # ---------------------------------------------------------------------------
 # Registration: called once, when the registry is first built in a process.

@@ -87,8 +87,7 @@ class Registry(Generic[T]):
 @functools.cache
 def component_registry() -> Registry:
     """The process-wide registry of components, built on first use."""
-    from pathways.components import Component
-    from pathways.components._contract import check_contract
+    from pathways.components import Component, check_contract
 
     return Registry(get_plugin_manager(), "pathways_register_components", Component, "component", check_contract)
 
@@ -119,8 +118,7 @@ def dataset_registry() -> Registry:
 @functools.cache
 def filter_registry() -> Registry:
     """The process-wide registry of data-curation filters, built on first use."""
-    from pathways.curate import Filter
-    from pathways.curate._filter import check_filter
+    from pathways.curate import Filter, check_filter
 
     return Registry(get_plugin_manager(), "pathways_register_filters", Filter, "filter", check_filter)
 
@@ -128,7 +126,6 @@ def filter_registry() -> Registry:
 @functools.cache
 def task_registry() -> Registry:
     """The process-wide registry of evaluation tasks, built on first use."""
-    from pathways.evaluate import Task
-    from pathways.evaluate._task import check_task
+    from pathways.evaluate import Task, check_task
 
     return Registry(get_plugin_manager(), "pathways_register_tasks", Task, "task", check_task)

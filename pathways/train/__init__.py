@@ -2,10 +2,13 @@
 
 from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, save
 from pathways.train._checkpoint import write as write_checkpoint
+from pathways.train._diff import diff_checkpoints
 from pathways.train._load import load_trained
 from pathways.train._loop import Interrupted, OutOfMemory, Result, TrainingDiverged, evaluate, fit, is_run, print_counts
+from pathways.train._merge import merge_lora
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
+from pathways.train._plot import plot_runs
 from pathways.train._run import Overrides, Run, config_hash, prepare
 from pathways.train._step import make_loss_fn, make_train_step
 
@@ -20,6 +23,7 @@ __all__ = [
     "TrainingDiverged",
     "config_hash",
     "decay_mask",
+    "diff_checkpoints",
     "evaluate",
     "fit",
     "is_run",
@@ -32,7 +36,9 @@ __all__ = [
     "make_loss_fn",
     "make_optimizer",
     "make_train_step",
+    "merge_lora",
     "parameter_counts",
+    "plot_runs",
     "prepare",
     "print_counts",
     "save",

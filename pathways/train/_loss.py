@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array
 
-from pathways.config._schema import LossSpec
+from pathways.config import LossSpec
 
 PAD_ID = 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optax
 
-from pathways.config._schema import TrainSpec
+from pathways.config import TrainSpec
 from pathways.train._partition import decay_mask
 
 

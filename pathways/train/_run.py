@@ -16,10 +16,8 @@ import numpy as np
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config import LoadedConfig, load_config, resolved_yaml
-from pathways.config._schema import LoRASpec
-from pathways.data import Batcher
-from pathways.data._inspect import open_dataset
+from pathways.config import LoadedConfig, LoRASpec, load_config, resolved_yaml
+from pathways.data import Batcher, open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
 from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt

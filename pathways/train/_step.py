@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from pathways.config._schema import LossSpec
+from pathways.config import LossSpec
 from pathways.train._loss import total_loss
 
 

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from evalkit import AUDIO, DIGITS, TEXT
 
 import pathways
 from pathways.data import ByteTokenizer, load_tokenizer
@@ -18,8 +19,6 @@ from pathways.evaluate._generation import generate
 from pathways.evaluate._loglik import multiple_choice, perplexity, sequence_logprobs, windows
 from pathways.generate import Generator
 from pathways.train._loss import next_token_loss
-
-from evalkit import AUDIO, DIGITS, TEXT
 
 ROOT = Path(__file__).resolve().parents[2]
 BYTES = ByteTokenizer()

@@ -86,9 +86,8 @@ def layouts() -> dict:
 
 def actual_layout(run: Path) -> str:
     """The sharding a trained parameter really has on the devices."""
-    from pathways.train import Overrides, prepare
-
     from pathways.graph import param_key as _key
+    from pathways.train import Overrides, prepare
 
     r, trainable, opt_state, _ = prepare(tmp / "fsdp.yaml", Overrides(steps=1))
     moments = {_key(p): x for p, x in jax.tree_util.tree_flatten_with_path(opt_state)[0]}

@@ -11,8 +11,7 @@ import pytest
 
 import pathways
 from pathways.graph import resolve
-from pathways.plan import PlanError, flops_per_token, pathway_costs, plan
-from pathways.plan import _flops
+from pathways.plan import PlanError, _flops, flops_per_token, pathway_costs, plan
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import pathways
-from pathways.plan import Mesh, PlanError, memory_per_chip, parse_mesh, plan
 from pathways.components import Blocks
+from pathways.plan import Mesh, PlanError, memory_per_chip, parse_mesh, plan
 
 LAYERS = [Blocks(depth=2, seq=16, width=8, heads=2, layer_params=100)]
 # One layer, 16-bit, micro-batch 1: 34*s*h + 5*a*s^2 = 34*16*8 + 5*2*16*16 = 6912 bytes; with remat 2*s*h = 256.

@@ -12,10 +12,9 @@ import pytest
 
 import pathways
 from pathways import PluginError
-from pathways.plugins import DEFAULT_PLUGINS, PluginLoadWarning, Registry, new_plugin_manager
-from pathways.plugins import _hookspecs
 from pathways.components import Component
 from pathways.components._contract import check_contract
+from pathways.plugins import DEFAULT_PLUGINS, PluginLoadWarning, Registry, _hookspecs, new_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from trainkit import checkpoint_params
 
 import pathways
 from pathways.graph import random_batch
 from pathways.train import CheckpointError, list_checkpoints
-from trainkit import checkpoint_params
 
 
 def test_load_gives_the_trained_model_with_its_config(base_run):

@@ -12,7 +12,6 @@ from safetensors.numpy import load_file
 from trainkit import cli, write_config
 
 import pathways
-
 from pathways.config import load_config
 from pathways.graph import build, random_batch, resolve
 from pathways.train import list_checkpoints, load, load_into

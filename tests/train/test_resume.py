@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from trainkit import checkpoint_params, cli, write_config
 
-from pathways.train import _checkpoint as ckpt, _run, list_checkpoints
+from pathways.train import _checkpoint as ckpt
+from pathways.train import _run, list_checkpoints
 
 STEPS = 6
 

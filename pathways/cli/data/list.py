@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from pathways.cli._output import console, print_json
-from pathways.data._inspect import describe
+from pathways.data import describe
 from pathways.plugins import dataset_registry
 
 

@@ -9,7 +9,7 @@ import yaml
 from pathways._errors import ConfigError, Problem
 from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
-from pathways.data._inspect import open_dataset, summary, write_previews
+from pathways.data import open_dataset, summary, write_previews
 
 
 def register(group) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 from pathways._errors import Problem
 from pathways.cli.tokenizer.encode import MODEL_HELP
-from pathways.data import TokenizerError, load_tokenizer
-from pathways.data._sentencepiece import check_ids
+from pathways.data import TokenizerError, check_ids, load_tokenizer
 
 
 def register(group) -> None:

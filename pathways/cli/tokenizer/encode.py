@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 from pathways.cli._output import print_json
-from pathways.data import load_tokenizer
-from pathways.data._sentencepiece import pieces
+from pathways.data import load_tokenizer, pieces
 
 MODEL_HELP = "`bytes` (the byte tokenizer) or a SentencePiece .model file"
 

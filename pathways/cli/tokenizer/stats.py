@@ -8,8 +8,7 @@ from rich.table import Table
 
 from pathways.cli._output import console, print_json
 from pathways.cli.tokenizer.encode import MODEL_HELP
-from pathways.data import load_tokenizer
-from pathways.data._sentencepiece import SAMPLES, tokens_per_char
+from pathways.data import SAMPLES, load_tokenizer, tokens_per_char
 
 
 def register(group) -> None:

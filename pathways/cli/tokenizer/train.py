@@ -6,8 +6,7 @@ import argparse
 
 from pathways._errors import Problem
 from pathways.cli._args import number, positive_int
-from pathways.data import TokenizerError, load_tokenizer, train_sentencepiece
-from pathways.data._sentencepiece import DEFAULTS
+from pathways.data import DEFAULTS, TokenizerError, load_tokenizer, train_sentencepiece
 
 
 def register(group) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field
 
 from pathways._errors import ConfigError, Problem
+from pathways._markers import hookimpl
 from pathways.curate._filter import Filter, FilterConfig
-from pathways.plugins import hookimpl
 
 DEFAULT_LIST = Path(__file__).resolve().parent.parent / "files" / "blocklist.txt"
 

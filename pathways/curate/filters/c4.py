@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
+from pathways._markers import hookimpl
 from pathways.curate._filter import Filter, FilterConfig
-from pathways.plugins import hookimpl
 
 _C4 = "C4 (Raffel et al. 2020, sec. 2.2)"
 _TERMINAL = (".", "!", "?", '"', "”", "'", "’")

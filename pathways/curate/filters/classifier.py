@@ -15,10 +15,10 @@ import numpy as np
 from pydantic import Field
 
 from pathways._errors import ConfigError, PathwaysError, Problem
+from pathways._markers import hookimpl
 from pathways.curate._classifier import HashedNgramClassifier
 from pathways.curate._filter import Filter, FilterConfig
 from pathways.curate._report import excerpt
-from pathways.plugins import hookimpl
 
 
 class Classifier(Filter):

@@ -14,10 +14,10 @@ import numpy as np
 import pydantic
 from pydantic import Field
 
+from pathways._markers import hookimpl
 from pathways.curate._filter import Filter, FilterConfig
 from pathways.curate._minhash import LSHIndex, MinHasher, band_keys
 from pathways.curate._text import collapse_spaces, normalize
-from pathways.plugins import hookimpl
 
 
 def _of(doc: dict[str, Any]) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from pathways._markers import hookimpl
 from pathways.curate._filter import Filter, FilterConfig
 from pathways.curate._text import ngram_ladder, normalize, string_hashes, words
-from pathways.plugins import hookimpl
 
 _GOPHER = "Gopher (Rae et al. 2021, App. A)"
 _TABLE_A1 = "Gopher (Rae et al. 2021, Table A1)"

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import Field
 
+from pathways._markers import hookimpl
 from pathways.curate._filter import Filter, FilterConfig
 from pathways.curate._langid import identify
-from pathways.plugins import hookimpl
 
 
 class LanguageId(Filter):

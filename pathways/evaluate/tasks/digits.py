@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import re
 
+from pathways._markers import hookimpl
 from pathways.data.digits import NAMES, Digits
-from pathways.evaluate import Task
-from pathways.plugins import hookimpl
+from pathways.evaluate._task import Task
 
 _WORD = re.compile(r"[a-z]+|[0-9]")
 

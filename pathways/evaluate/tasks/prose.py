@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from pathways._markers import hookimpl
 from pathways.data.prose import EnglishProse, sentences
-from pathways.evaluate import Task, rouge1, rouge2, rougeL
-from pathways.plugins import hookimpl
+from pathways.evaluate._metrics import rouge1, rouge2, rougeL
+from pathways.evaluate._task import Task
 
 
 class LMPerplexity(Task):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from pathways._markers import hookimpl
 from pathways.data.spoken_numbers import SpokenNumbers
-from pathways.evaluate import Task, exact_match
-from pathways.plugins import hookimpl
+from pathways.evaluate._metrics import exact_match
+from pathways.evaluate._task import Task
 
 
 class SpokenNumbersTask(Task):

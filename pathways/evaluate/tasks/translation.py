@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import itertools
 
+from pathways._markers import hookimpl
 from pathways.data.cldr import CLDRTranslation
-from pathways.evaluate import Task, bleu, chrf, exact_match
-from pathways.plugins import hookimpl
+from pathways.evaluate._metrics import bleu, chrf, exact_match
+from pathways.evaluate._task import Task
 
 
 class TranslationEnFr(Task):

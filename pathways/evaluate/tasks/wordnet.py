@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import itertools
 
+from pathways._markers import hookimpl
 from pathways.data.wordnet import WordNetCommonsense
-from pathways.evaluate import Task, exact_match, token_f1
-from pathways.plugins import hookimpl
+from pathways.evaluate._metrics import exact_match, token_f1
+from pathways.evaluate._task import Task
 
 
 def _rows(relations: tuple[str, ...], limit):

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from pathways_clips import ClipEncoder, DigitClips, GPTDecoder
 from PIL import Image
 from safetensors.numpy import load_file
 
@@ -19,7 +20,6 @@ from pathways.cli import main
 from pathways.generate import Generator, MediaError
 from pathways.plugins import component_registry, dataset_registry, task_registry
 from pathways.testing import check_component
-from pathways_clips import ClipEncoder, DigitClips, GPTDecoder
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

@@ -11,11 +11,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from pathways_perceiver import PerceiverResampler
 
 import pathways
 from pathways.nn import count_params
 from pathways.plugins import component_registry
-from pathways_perceiver import PerceiverResampler
 
 # Same strictness as the core suite (tests/conftest.py does not reach plugins/).
 jax.config.update("jax_numpy_rank_promotion", "raise")

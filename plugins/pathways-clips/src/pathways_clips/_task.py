@@ -6,7 +6,6 @@ import itertools
 
 from pathways.data.digits import NAMES
 from pathways.evaluate import Task
-
 from pathways_clips._data import DigitClips
 
 

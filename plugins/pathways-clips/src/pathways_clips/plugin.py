@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathways import hookimpl
-
 from pathways_clips._data import DigitClips
 from pathways_clips._decoder import GPTDecoder
 from pathways_clips._encoder import ClipEncoder

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathways import hookimpl
-
 from pathways_perceiver._resampler import PerceiverResampler
 
 
