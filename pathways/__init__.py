@@ -13,17 +13,40 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlib
+from typing import TYPE_CHECKING
+
 from pathways._errors import ConfigError, PathwaysError, PluginError, Problem
 from pathways._markers import hookimpl
-from pathways.components import Blocks, Component, ComponentConfig, Cost, Media, MediaError, Port
-from pathways.config import load_config
-from pathways.graph import Graph, ResolvedGraph, build, build_abstract, resolve
+
+if TYPE_CHECKING:
+    from pathways.components import Blocks, Component, ComponentConfig, Cost, Media, MediaError, Port
+    from pathways.config import load_config
+    from pathways.graph import Graph, ResolvedGraph, build, build_abstract, resolve
+
+# Imported on first use, so that `pathways --help` does not wait for JAX.
+_LAZY = {
+    **dict.fromkeys(("Blocks", "Component", "ComponentConfig", "Cost", "Media", "MediaError", "Port"), "pathways.components"),
+    "load_config": "pathways.config",
+    **dict.fromkeys(("Graph", "ResolvedGraph", "build", "build_abstract", "resolve"), "pathways.graph"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pathways' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 
 
 def validate(path: str | Path) -> ResolvedGraph:
     """Load a config file and check it end to end (types, edges, cycles, shapes)."""
+    from pathways.config import load_config
+    from pathways.graph import resolve
+
     return resolve(load_config(path))
 
 
@@ -41,6 +64,8 @@ def load(checkpoint: str | Path) -> Graph:
 
 def load_model(path: str | Path, key) -> Graph:
     """Validate a config file and build its model with freshly initialised parameters."""
+    from pathways.graph import build
+
     return build(validate(path), key)
 
 

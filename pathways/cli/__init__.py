@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+import warnings
 
 from pathways._errors import PathwaysError
 
@@ -41,10 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     from pathways import __version__
 
     parser.add_argument("--version", action="version", version=f"pathways {__version__}")
+    parser.add_argument("--debug", action="store_true", help="full tracebacks for failures (plugins that fail to import, errors); also PATHWAYS_DEBUG=1")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"pathways.cli.{name}").register(sub)  # noqa: E501
     return parser
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings a user should act on (a plugin that failed to load) as `warning: ...`, not Python's two-line form."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.debug:
+        os.environ["PATHWAYS_DEBUG"] = "1"
+    shown, warnings.showwarning = warnings.showwarning, _one_line_warning
     try:
         return args.func(args) or 0
     except PathwaysError as exc:
+        if os.environ.get("PATHWAYS_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return getattr(exc, "exit_code", 2)
@@ -72,3 +86,5 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    finally:
+        warnings.showwarning = shown

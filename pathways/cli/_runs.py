@@ -6,10 +6,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pathways._errors import PathwaysError, Problem
-from pathways.parallel import Cluster, initialize
-from pathways.train import Overrides, fit, is_run, latest_good, prepare, print_counts
+
+if TYPE_CHECKING:
+    from pathways.train import Overrides
 
 
 def add_run_arguments(p) -> None:
@@ -34,6 +36,8 @@ def add_run_arguments(p) -> None:
 
 def _check_out(out: Path, args, init_from: str | None) -> None:
     """Refuse an --out that is a file, or a non-empty folder that is not a run, before anything is written."""
+    from pathways.train import is_run
+
     if out.exists() and not out.is_dir():
         raise PathwaysError([Problem("--out", "is a file, not a run directory", str(out))])
     if not out.is_dir() or not any(out.iterdir()):
@@ -60,6 +64,9 @@ def _replace(out: Path) -> None:
 
 
 def execute(args, overrides: Overrides, *, init_from: str | None = None) -> int:
+    from pathways.parallel import Cluster, initialize
+    from pathways.train import fit, latest_good, prepare, print_counts
+
     cluster = Cluster.from_args(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
     if cluster is not None:
         initialize(cluster)  # before any other JAX call

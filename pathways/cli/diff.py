@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathways.cli._output import print_json
-from pathways.train import diff_checkpoints
 
 
 def register(sub) -> None:
@@ -20,6 +19,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.train import diff_checkpoints
+
     rows = diff_checkpoints(args.a, args.b)
     if args.json:
         print_json(rows)

@@ -9,7 +9,6 @@ from rich.table import Table
 
 from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
-from pathways.evaluate import EvalModel, evaluate, get_task
 
 
 def register(sub) -> None:
@@ -35,6 +34,8 @@ def _value(v: float | None) -> str:
 
 
 def run(args) -> int:
+    from pathways.evaluate import EvalModel, evaluate, get_task
+
     names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     for name in names:  # unknown names fail before the checkpoint is loaded
         get_task(name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathways.cli._runs import add_run_arguments, execute
-from pathways.train import Overrides
 
 
 def register(sub) -> None:
@@ -23,5 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.train import Overrides
+
     overrides = Overrides(steps=args.steps, lr=args.lr, trainable=args.pathway, lora_rank=args.lora_rank)
     return execute(args, overrides, init_from=args.init_from)

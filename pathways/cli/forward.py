@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import time
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
-
-import pathways
 from pathways.cli._output import console, print_json
-from pathways.graph import build, random_batch
-from pathways.plan import preflight
 
 
 def register(sub) -> None:
@@ -30,6 +23,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    import pathways
+    from pathways.graph import build, random_batch
+    from pathways.plan import preflight
+
     graph = pathways.validate(args.config)
     if not args.no_preflight:
         preflight(graph, "forward")

@@ -6,7 +6,6 @@ import argparse
 
 from pathways.cli._args import nonnegative_float, number, positive_int
 from pathways.cli._output import print_json
-from pathways.generate import GenerateError, Generator, Sampling
 
 
 def register(sub) -> None:
@@ -48,6 +47,8 @@ def _media_arg(text: str) -> tuple[str, str]:
 
 
 def run(args) -> int:
+    from pathways.generate import GenerateError, Generator, Sampling
+
     try:
         sampling = Sampling(args.temperature, args.top_k, args.top_p)
     except ValueError as exc:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-import pathways
 from pathways.cli._output import console, human, print_json, shape
-from pathways.graph import summarize
 
 
 def register(sub) -> None:
@@ -22,6 +20,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import pathways
+    from pathways.graph import summarize
+
     info = summarize(pathways.validate(args.config))
     if args.json:
         print_json(info)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathways.train import merge_lora
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -18,5 +16,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.train import merge_lora
+
     print(f"wrote {merge_lora(args.checkpoint, args.out)}")
     return 0

@@ -7,10 +7,8 @@ import math
 
 from rich.table import Table
 
-import pathways
 from pathways.cli._args import number, positive_int
 from pathways.cli._output import console, human, print_json
-from pathways.plan import CHIPS, plan
 
 SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "G": 1e9, "T": 1e12, "P": 1e15}
 
@@ -29,6 +27,8 @@ def count(text: str) -> float:
 
 
 def register(sub) -> None:
+    from pathways.plan import CHIPS
+
     p = sub.add_parser(
         "plan",
         help="FLOPs per token, Chinchilla-optimal data, memory per chip and training time (abstract)",
@@ -53,6 +53,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import pathways
+    from pathways.plan import plan
+
     report = plan(
         pathways.validate(args.config),
         chip=args.chip,

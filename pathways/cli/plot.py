@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pathways.train import plot_runs
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -20,6 +18,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.train import plot_runs
+
     out = Path(args.out) if args.out else Path(args.runs[0]) / "loss.png"
     print(f"wrote {plot_runs([Path(r) for r in args.runs], out)}")
     return 0

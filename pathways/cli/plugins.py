@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.table import Table
 
 from pathways.cli._output import console, print_json
-from pathways.plugins import component_registry, get_plugin_manager
 
 
 def register(sub) -> None:
@@ -20,6 +19,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.plugins import component_registry, get_plugin_manager
+
     pm = get_plugin_manager()
     registry = component_registry()
     components = [{"name": e.name, "kind": e.cls.kind, "plugin": e.plugin} for e in registry]

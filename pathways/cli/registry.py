@@ -7,8 +7,6 @@ from pathlib import Path
 
 import yaml
 
-from pathways.plugins import HEADER, catalog, component_registry
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -25,6 +23,8 @@ def register(sub) -> None:
 
 
 def render() -> str:
+    from pathways.plugins import HEADER, catalog, component_registry
+
     return HEADER + yaml.safe_dump(catalog(component_registry()), sort_keys=False, width=100, allow_unicode=True)
 
 

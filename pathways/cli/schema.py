@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from pathways.cli._output import print_json
-from pathways.config import json_schema
-from pathways.plugins import component_registry
 
 
 def register(sub) -> None:
@@ -18,5 +16,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.config import json_schema
+    from pathways.plugins import component_registry
+
     print_json(json_schema(component_registry()))
     return 0

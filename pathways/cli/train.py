@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathways.cli._runs import add_run_arguments, execute
-from pathways.train import Overrides
 
 
 def register(sub) -> None:
@@ -19,4 +18,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.train import Overrides
+
     return execute(args, Overrides(steps=args.steps, lr=args.lr))

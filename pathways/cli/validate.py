@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pathways
 from pathways.cli._output import human, shape
-from pathways.graph import summarize
 
 
 def register(sub) -> None:
@@ -19,6 +17,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import pathways
+
     problems = []
     for config in args.configs:
         try:
@@ -31,6 +31,9 @@ def run(args) -> int:
 
 
 def show(config: str) -> None:
+    import pathways
+    from pathways.graph import summarize
+
     graph = pathways.validate(config)
     info = summarize(graph)
     print(f"{config}: valid: {info['name']}, {len(info['pathways'])} pathways, {human(info['total_params'])} parameters")

@@ -1,27 +1,23 @@
 """Data: datasets (registered through plugins), tokenizers and batching."""
 
-from pathways.data._batcher import Batcher
-from pathways.data._dataset import Dataset, DatasetConfig
-from pathways.data._inspect import describe, open_dataset, summary, write_previews
-from pathways.data._sentencepiece import DEFAULTS, SAMPLES, SentencePieceTokenizer, TokenizerError, check_ids, load_tokenizer, pieces, tokens_per_char, train_sentencepiece
-from pathways.data._tokenizer import ByteTokenizer
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Batcher",
-    "ByteTokenizer",
-    "DEFAULTS",
-    "Dataset",
-    "DatasetConfig",
-    "SAMPLES",
-    "SentencePieceTokenizer",
-    "TokenizerError",
-    "check_ids",
-    "describe",
-    "load_tokenizer",
-    "open_dataset",
-    "pieces",
-    "summary",
-    "tokens_per_char",
-    "train_sentencepiece",
-    "write_previews",
-]
+from pathways._lazy import attach
+
+if TYPE_CHECKING:
+    from pathways.data._batcher import Batcher
+    from pathways.data._dataset import Dataset, DatasetConfig
+    from pathways.data._inspect import describe, open_dataset, summary, write_previews
+    from pathways.data._sentencepiece import DEFAULTS, SAMPLES, SentencePieceTokenizer, TokenizerError, check_ids, load_tokenizer, pieces, tokens_per_char, train_sentencepiece
+    from pathways.data._tokenizer import ByteTokenizer
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "_batcher": ["Batcher"],
+        "_dataset": ["Dataset", "DatasetConfig"],
+        "_inspect": ["describe", "open_dataset", "summary", "write_previews"],
+        "_sentencepiece": ["DEFAULTS", "SAMPLES", "SentencePieceTokenizer", "TokenizerError", "check_ids", "load_tokenizer", "pieces", "tokens_per_char", "train_sentencepiece"],
+        "_tokenizer": ["ByteTokenizer"],
+    },
+)

@@ -8,28 +8,26 @@ inference-aware sizing, memory per chip under a mesh, and training time.
 Everything is computed abstractly: no parameter is allocated.
 """
 
-from pathways.plan._flops import PathwayCost, flops_per_token, pathway_costs
-from pathways.plan._hardware import CHIPS, Chip, Mesh, PlanError, parse_mesh
-from pathways.plan._memory import memory_per_chip
-from pathways.plan._plan import plan
-from pathways.plan._preflight import MemoryPreflightError, preflight
-from pathways.plan._scaling import chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CHIPS",
-    "Chip",
-    "MemoryPreflightError",
-    "Mesh",
-    "PathwayCost",
-    "PlanError",
-    "chinchilla_optimal",
-    "chinchilla_tokens",
-    "flops_per_token",
-    "inference_optimal",
-    "loss",
-    "memory_per_chip",
-    "parse_mesh",
-    "pathway_costs",
-    "plan",
-    "preflight",
-]
+from pathways._lazy import attach
+
+if TYPE_CHECKING:
+    from pathways.plan._flops import PathwayCost, flops_per_token, pathway_costs
+    from pathways.plan._hardware import CHIPS, Chip, Mesh, PlanError, parse_mesh
+    from pathways.plan._memory import memory_per_chip
+    from pathways.plan._plan import plan
+    from pathways.plan._preflight import MemoryPreflightError, preflight
+    from pathways.plan._scaling import chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "_flops": ["PathwayCost", "flops_per_token", "pathway_costs"],
+        "_hardware": ["CHIPS", "Chip", "Mesh", "PlanError", "parse_mesh"],
+        "_memory": ["memory_per_chip"],
+        "_plan": ["plan"],
+        "_preflight": ["MemoryPreflightError", "preflight"],
+        "_scaling": ["chinchilla_optimal", "chinchilla_tokens", "inference_optimal", "loss"],
+    },
+)

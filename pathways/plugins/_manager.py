@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import os
+import traceback
 import warnings
 
 import pluggy
@@ -47,26 +49,54 @@ class PluginLoadWarning(UserWarning):
     """An installed plugin failed to load; the others still do."""
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, remembering which installed plugins failed to load and why (`failed`)."""
+
+    def __init__(self) -> None:
+        super().__init__("pathways")
+        self.failed: dict[str, str] = {}  # plugin name -> one-line reason
+
+
+def debugging() -> bool:
+    """`--debug` or `PATHWAYS_DEBUG=1`: show full tracebacks where one line is shown otherwise."""
+    return os.environ.get("PATHWAYS_DEBUG", "") not in ("", "0")
+
+
+def _where(exc: BaseException) -> str:
+    """`file:line` of the innermost frame that raised `exc` (in the plugin's code, as a rule)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+
+
+def _load_entry_points(pm: PluginManager) -> None:
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
             continue
+        dist = f" (package {ep.dist.name})" if ep.dist is not None else ""
         try:
             plugin = ep.load()
         except Exception as exc:  # a broken third-party package must not break the others
-            dist = f" (package {ep.dist.name})" if ep.dist is not None else ""
+            first = (str(exc).strip().splitlines() or [""])[0]
+            reason = f"failed to load from {ep.value!r}: {type(exc).__name__}: {first} (at {_where(exc)})"
+            pm.failed[ep.name] = f"plugin {ep.name!r}{dist} {reason}"
+            detail = "".join(traceback.format_exception(exc)) if debugging() else " (--debug or PATHWAYS_DEBUG=1 shows the traceback)"
+            warnings.warn(f"{pm.failed[ep.name]}{detail}", PluginLoadWarning, stacklevel=2)
+            continue
+        pm.register(plugin, name=ep.name)
+        if not pm.get_hookcallers(plugin):
             warnings.warn(
-                f"plugin {ep.name!r}{dist} failed to load from {ep.value!r}: {type(exc).__name__}: {exc}",
+                f"plugin {ep.name!r}{dist} registers nothing: module {ep.value!r} has no @pathways.hookimpl functions "
+                f"(hook names: {', '.join(sorted(h for h in dir(pm.hook) if h.startswith('pathways_')))})",
                 PluginLoadWarning,
                 stacklevel=2,
             )
-            continue
-        pm.register(plugin, name=ep.name)
 
 
-def new_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
+def new_plugin_manager(*, entry_points: bool = True) -> PluginManager:
     """A fresh manager with the built-in plugins and, unless disabled, installed ones."""
-    pm = pluggy.PluginManager("pathways")
+    pm = PluginManager()
     pm.add_hookspecs(_hookspecs)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
@@ -76,6 +106,6 @@ def new_plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
 
 
 @functools.cache
-def get_plugin_manager() -> pluggy.PluginManager:
+def get_plugin_manager() -> PluginManager:
     """The process-wide plugin manager, created on first use."""
     return new_plugin_manager()

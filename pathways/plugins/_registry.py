@@ -41,6 +41,7 @@ class Registry(Generic[T]):
         check: Callable[[type[T]], str | None] = lambda cls: None,
     ):
         self.what = what
+        self.failed = dict(getattr(pm, "failed", {}))  # installed plugins that did not load
         self._entries: dict[str, Entry[T]] = {}
         problems = []
         for impl in getattr(pm.hook, hook).get_hookimpls():
@@ -81,7 +82,8 @@ class Registry(Generic[T]):
         """Message for a name that is not registered: closest match and the full list."""
         close = difflib.get_close_matches(name, self.names(), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown {self.what} type {name!r}{hint} (registered: {', '.join(self.names())})"
+        failed = f"; it may come from a plugin that failed to load: {'; '.join(self.failed.values())}" if self.failed else ""
+        return f"unknown {self.what} type {name!r}{hint} (registered: {', '.join(self.names())}){failed}"
 
 
 @functools.cache

@@ -8,7 +8,6 @@ from rich.table import Table
 
 from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
-from pathways.curate import curate, load_chain
 
 SHOWN_MALFORMED = 5
 
@@ -34,6 +33,8 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.curate import curate, load_chain
+
     chain = load_chain(args.filters)
     report = curate(
         args.input,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from rich.table import Table
 
 from pathways.cli._output import console, print_json
-from pathways.data import describe
-from pathways.plugins import dataset_registry
 
 
 def register(group) -> None:
@@ -21,6 +19,9 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.data import describe
+    from pathways.plugins import dataset_registry
+
     infos = [describe(entry) for entry in dataset_registry()]
     if args.json:
         print_json({"datasets": infos})

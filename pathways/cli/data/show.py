@@ -9,7 +9,6 @@ import yaml
 from pathways._errors import ConfigError, Problem
 from pathways.cli._args import positive_int
 from pathways.cli._output import console, print_json
-from pathways.data import open_dataset, summary, write_previews
 
 
 def register(group) -> None:
@@ -39,6 +38,8 @@ def parse_config(items: list[str]) -> dict:
 
 
 def _readable(value) -> str:
+    from pathways.data import summary
+
     s = summary(value)
     if isinstance(s, dict):
         rng = f"  {s['min']:.3g} .. {s['max']:.3g}" if "min" in s else f"  {s['true']} true" if "true" in s else ""
@@ -47,6 +48,8 @@ def _readable(value) -> str:
 
 
 def run(args) -> int:
+    from pathways.data import open_dataset, summary, write_previews
+
     config = parse_config(args.config)
     if args.split:
         config["split"] = args.split

@@ -7,7 +7,6 @@ import sys
 
 from pathways.cli._args import number, positive_float, positive_int
 from pathways.cli._output import console, print_json
-from pathways.curate import Features, read_labelled, train_classifier
 
 
 def buckets(value: str) -> int:
@@ -45,6 +44,8 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.curate import Features, read_labelled, train_classifier
+
     texts, labels = read_labelled(args.input, args.text_field, args.label_field)
     model, metrics = train_classifier(
         texts,

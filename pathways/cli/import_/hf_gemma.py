@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathways.interop import import_hf_gemma
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -21,5 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathways.interop import import_hf_gemma
+
     print(f"wrote {import_hf_gemma(args.hf_dir, args.out, target=args.target)}")
     return 0

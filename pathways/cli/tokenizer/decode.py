@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pathways._errors import Problem
 from pathways.cli.tokenizer.encode import MODEL_HELP
-from pathways.data import TokenizerError, check_ids, load_tokenizer
 
 
 def register(group) -> None:
@@ -22,6 +21,8 @@ def register(group) -> None:
 
 
 def parse_ids(args: list[str]) -> list[int]:
+    from pathways.data import TokenizerError
+
     ids, bad = [], []
     for word in " ".join(args).replace(",", " ").replace("[", " ").replace("]", " ").split():
         try:
@@ -34,6 +35,8 @@ def parse_ids(args: list[str]) -> list[int]:
 
 
 def run(args) -> int:
+    from pathways.data import check_ids, load_tokenizer
+
     tok = load_tokenizer(args.model, Path.cwd())
     print(tok.decode(check_ids(tok, parse_ids(args.ids))))
     return 0

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from pathways.cli._output import print_json
-from pathways.data import load_tokenizer, pieces
 
 MODEL_HELP = "`bytes` (the byte tokenizer) or a SentencePiece .model file"
 
@@ -27,6 +26,8 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.data import load_tokenizer, pieces
+
     tok = load_tokenizer(args.model, Path.cwd())
     text = args.text
     if text is None:

@@ -8,7 +8,6 @@ from rich.table import Table
 
 from pathways.cli._output import console, print_json
 from pathways.cli.tokenizer.encode import MODEL_HELP
-from pathways.data import SAMPLES, load_tokenizer, tokens_per_char
 
 
 def register(group) -> None:
@@ -25,6 +24,8 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.data import SAMPLES, load_tokenizer, tokens_per_char
+
     tok = load_tokenizer(args.model, Path.cwd())
     ratios = tokens_per_char(tok, SAMPLES)
     info = {

@@ -6,10 +6,11 @@ import argparse
 
 from pathways._errors import Problem
 from pathways.cli._args import number, positive_int
-from pathways.data import DEFAULTS, TokenizerError, load_tokenizer, train_sentencepiece
 
 
 def register(group) -> None:
+    from pathways.data import DEFAULTS
+
     defaults = "\n".join(f"  {k}={v}" for k, v in DEFAULTS.items())
     p = group.add_parser(
         "train",
@@ -32,6 +33,8 @@ def register(group) -> None:
 
 
 def run(args) -> int:
+    from pathways.data import TokenizerError, load_tokenizer, train_sentencepiece
+
     overrides = {}
     for option in args.option:
         key, eq, value = option.partition("=")
