@@ -11,9 +11,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pathways._errors import ConfigError, PathwaysError, PluginError, Problem

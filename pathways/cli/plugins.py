@@ -1,8 +1,8 @@
-"""`pathways plugins [--json]`: every registered component, its kind and its plugin."""
+"""`pathways plugins [--json]`: every registered component, its kind, roles and plugin, and any broken one."""
 
 from __future__ import annotations
 
-from rich.table import Table
+import sys
 
 from pathways.cli._output import console, print_json
 
@@ -11,27 +11,33 @@ def register(sub) -> None:
     p = sub.add_parser(
         "plugins",
         help="list registered components and the plugins providing them",
-        description="List every registered component with its kind and providing plugin. Built-in "
-        "components are plugins too; installed packages add theirs through the `pathways` entry-point group.",
+        description="List every registered component with its kind, roles and providing plugin. Built-in "
+        "components are plugins too; installed packages add theirs through the `pathways` entry-point group. "
+        "Each component is also run abstractly (jax.eval_shape) on inputs shaped by its ports: one whose "
+        "outputs break its ports is reported here, before a config uses it. The answer is cached per "
+        "environment (see PATHWAYS_CACHE_DIR), so it comes without importing JAX.",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from pathways.plugins import component_registry, get_plugin_manager
+    from rich.table import Table
 
-    pm = get_plugin_manager()
-    registry = component_registry()
-    components = [{"name": e.name, "kind": e.cls.kind, "plugin": e.plugin} for e in registry]
-    plugins = [{"name": name, "module": getattr(plugin, "__name__", repr(plugin))} for name, plugin in pm.list_name_plugin()]
+    from pathways.plugins import snapshot
+
+    data = snapshot()
+    broken = [c for c in data["components"] if c["problem"]]
     if args.json:
-        print_json({"components": components, "plugins": plugins})
-        return 0
-    table = Table(title="components")
-    for col in ("name", "kind", "plugin"):
-        table.add_column(col)
-    for c in components:
-        table.add_row(c["name"], c["kind"], c["plugin"])
-    console.print(table)
-    return 0
+        print_json({k: data[k] for k in ("components", "plugins", "warnings")})
+    else:
+        table = Table(title="components")
+        for col in ("name", "kind", "roles and media", "plugin"):
+            table.add_column(col)
+        for c in data["components"]:
+            declared = [*c["roles"], *(f"{port}: {modality}" for port, modality in c["media"].items())]
+            table.add_row(c["name"], c["kind"], ", ".join(declared), c["plugin"] + (" (broken)" if c["problem"] else ""))
+        console.print(table)
+    for c in broken:
+        print(f"error: component {c['name']!r} (plugin {c['plugin']}): {c['problem']}", file=sys.stderr)
+    return 1 if broken else 0

@@ -16,8 +16,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathways.config import json_schema
-    from pathways.plugins import component_registry
+    from pathways.plugins import snapshot
 
-    print_json(json_schema(component_registry()))
+    print_json(snapshot()["schema"])
     return 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax.numpy as jnp
-import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 

@@ -6,7 +6,6 @@ from typing import Literal
 
 import equinox as eqx
 import jax.numpy as jnp
-import jax.random as jr
 import pydantic
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 

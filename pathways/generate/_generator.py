@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pathways._errors import ConfigError, PathwaysError, Problem
+from pathways._errors import PathwaysError, Problem
 from pathways.generate._decode import generate_cached, generate_uncached
 from pathways.generate._plan import media_inputs, plan_decoding
 from pathways.generate._sampling import Sampling

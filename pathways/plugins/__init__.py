@@ -10,6 +10,7 @@ from pathways.plugins._manager import (
     new_plugin_manager,
 )
 from pathways.plugins._registry import Entry, Registry, adapter_registry, component_registry, dataset_registry, filter_registry, task_registry
+from pathways.plugins._snapshot import snapshot
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -27,5 +28,6 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "new_plugin_manager",
+    "snapshot",
     "task_registry",
 ]

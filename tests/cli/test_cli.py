@@ -90,7 +90,8 @@ def test_plugins_json_lists_every_component(capsys):
     code, out, _ = run(capsys, "plugins", "--json")
     assert code == 0
     comps = {c["name"]: c for c in json.loads(out)["components"]}
-    assert comps["vit_encoder"] == {"name": "vit_encoder", "kind": "encoder", "plugin": "pathways.components.image"}
+    assert comps["vit_encoder"] == {"name": "vit_encoder", "kind": "encoder", "plugin": "pathways.components.image", "roles": [], "media": {"images": "image"}, "problem": None}
+    assert comps["gemma_decoder"]["roles"] == ["cached_decoder"] and comps["lm_head"]["roles"] == ["lm_head"]
     assert {"token_embedding", "audio_encoder", "early_fusion", "late_fusion", "gemma_decoder", "lm_head", "classifier_head"} <= set(comps)
 
 

@@ -5,6 +5,7 @@ in a subprocess that sees a fake installed distribution."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.test_hooks import fake_distribution
+from tests.plugins.test_hooks import FIXTURES, fake_distribution
 
 CONFIG = """\
 dims: {B: 2, T: 4}
@@ -71,3 +72,33 @@ def test_a_plugin_module_without_hooks_is_warned_about(site):
     r = pathways(site, "validate", "c.yaml")
     (quiet,) = [line for line in r.stderr.splitlines() if "'quiet'" in line]
     assert quiet.startswith("warning: plugin 'quiet' (package pathways_quiet) registers nothing: module 'quiet' has no @pathways.hookimpl functions")
+
+
+BENT = (FIXTURES / "scaled_identity.py").read_text().replace('return {"x": x * self.scale}', 'return {"x": (x * self.scale)[:, :, :-1]}').replace("scaled_identity", "bent_identity")
+
+
+def test_plugins_reports_a_component_whose_forward_breaks_its_ports(site, tmp_path):
+    (site / "bent").mkdir()
+    (site / "bent" / "__init__.py").write_text(BENT)
+    fake_distribution(site, "pathways_bent", {"bent": "bent"})
+    env = {"PATHWAYS_CACHE_DIR": str(tmp_path / "cache")}
+    r = pathways(site, "plugins", env=env)
+    assert r.returncode == 1
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert line == "error: component 'bent_identity' (plugin bent): AssertionError: bent_identity output 'x': expected [2,8,8] float, got [2,8,7] float32: axis 2 is 7, expected 8"
+    assert "bent_identity" in r.stdout and "(broken)" in r.stdout
+
+
+def test_plugins_and_schema_answer_from_a_cache_without_jax(site, tmp_path):
+    env = {"PATHWAYS_CACHE_DIR": str(tmp_path / "cache")}
+    probe = "import sys, warnings; from pathways.plugins import snapshot; s = snapshot(); print(len(s['components']), 'jax' in sys.modules)"
+    run = lambda: subprocess.run([sys.executable, "-W", "ignore", "-c", probe], capture_output=True, text=True, timeout=120,  # noqa: E731
+                                 env={**os.environ, **env, "PYTHONPATH": str(site)})
+    cold, warm = run(), run()
+    assert cold.stdout.split()[1] == "True" and warm.stdout.split() == [cold.stdout.split()[0], "False"]
+    (site / "fancy" / "plugin.py").write_text("import math\n\nRATIO = math.tau / undefined_name  # edited\n")  # a plugin's source changes
+    assert run().stdout.split()[1] == "True"  # rebuilt
+    r = pathways(site, "plugins", env=env)  # warm again: the load warnings are still shown
+    assert r.returncode == 0 and any(x.startswith("warning: plugin 'fancy' (package pathways_fancy) failed to load") for x in r.stderr.splitlines())
+    schema = json.loads(pathways(site, "schema", env=env).stdout)
+    assert "clip_encoder" in schema["$defs"]["PathwaySpec"]["properties"]["type"]["enum"]
