@@ -28,12 +28,12 @@ def run(args) -> int:
         print_json(info)
         return 0
     table = Table(title=f"{info['name']} ({args.config})")
-    for col in ("pathway", "type", "kind", "params", "outputs"):
+    for col in ("pathway", "type", "kind", "plugin", "params", "outputs"):
         table.add_column(col, justify="right" if col == "params" else "left", no_wrap=True)
     for name, p in info["pathways"].items():
         outs = "\n".join(f"{k} {shape(v)}" for k, v in p["outputs"].items())
-        table.add_row(name, p["type"], p["kind"], f"{p['params']:,}", outs)
+        table.add_row(name, p["type"], p["kind"], p["plugin"], f"{p['params']:,}", outs)
     table.add_section()
-    table.add_row("total", "", "", f"{info['total_params']:,}", human(info["total_params"]))
+    table.add_row("total", "", "", "", f"{info['total_params']:,}", human(info["total_params"]))
     console.print(table)
     return 0

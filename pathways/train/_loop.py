@@ -137,15 +137,27 @@ def _last_good(out: Path) -> str:
 
 def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> Result:
     """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
-    train = run.train
     primary = jax.process_index() == 0  # in a multi-process run only process 0 writes files
-    metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
+    created = False
     if primary:
         config_text = yaml.safe_dump(run.config(in_checkpoint=False), sort_keys=False)
         if is_run(out):
             atomic_write_text(out / "config.yaml", config_text)
         else:
             _start_run_dir(out, config_text)
+            created = True
+    try:
+        return _fit(run, trainable, opt_state, start, out, progress=progress, primary=primary)
+    except BaseException:
+        if created and not ckpt.list_checkpoints(out / "checkpoints") and not (out / "metrics.jsonl").read_text().strip():
+            shutil.rmtree(out, ignore_errors=True)  # failed before its first step: leave no half-made run behind
+        raise
+
+
+def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None, primary: bool) -> Result:
+    train = run.train
+    metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
+    if primary:
         for note in _truncate_metrics(metrics_path, start):
             print(f"note: {note}", file=sys.stderr)
     frozen = eqx.partition(run.model, run.spec)[1]

@@ -30,13 +30,7 @@ def trainable_spec(model: Graph, names: list[str] | None, *, leaf_filter=eqx.is_
         if name not in model.pathways:
             problems.append(Problem("train.trainable", f"{name!r} is not a pathway of this graph (pathways: {', '.join(model.pathways)})"))
         elif count_params(eqx.filter(model.pathways[name], leaf_filter)) == 0:
-            problems.append(
-                Problem(
-                    "train.trainable",
-                    f"pathway {name!r} has no parameters of its own to train"
-                    " (a tied head reads another pathway's matrix: train that pathway instead)",
-                )
-            )
+            problems.append(Problem("train.trainable", _nothing_to_train(model, name)))
     if problems:
         raise ConfigError(problems)
     spec = jax.tree.map(lambda _: False, model)
@@ -45,6 +39,21 @@ def trainable_spec(model: Graph, names: list[str] | None, *, leaf_filter=eqx.is_
         spec,
         [jax.tree.map(leaf_filter, model.pathways[n]) for n in names],
     )
+
+
+def _nothing_to_train(model: Graph, name: str) -> str:
+    """Why pathway `name` cannot be trained: it has no parameters, or (a tied head) it borrows another's."""
+    node = model.graph.nodes.get(name) if model.graph is not None else None
+    what = f"pathway {name!r}" + (f" ({node.cls.type_name})" if node else "")
+    # A weight it reads from another pathway comes in through an unbatched input (no symbolic dims): `embedding [V, D]`.
+    borrowed = [
+        ref.split(".", 1)[0]
+        for port, ref in (node.wiring.items() if node else ())
+        if isinstance(ref, str) and not ref.startswith("batch.") and all(isinstance(d, int) for d in node.inputs[port].shape)
+    ]
+    if borrowed:
+        return f"{what} has no parameters of its own: it is tied to {borrowed[0]!r}'s matrix, so train {borrowed[0]!r} instead"
+    return f"{what} has no parameters: there is nothing in it to train"
 
 
 def parameter_counts(model: Graph, spec) -> dict[str, tuple[int, int]]:

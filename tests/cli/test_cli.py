@@ -77,6 +77,7 @@ def test_inspect_table(capsys):
     code, out, _ = run(capsys, "inspect", str(ROOT / "examples/text_lm.yaml"))
     assert code == 0
     assert "gemma_decoder" in out and "total" in out
+    assert "plugin" in out.splitlines()[2] and "pathways.components.decoder" in out  # the column --help promises
 
 
 def test_forward_runs_and_reports_finite_outputs(capsys):

@@ -109,3 +109,26 @@ def test_plot_writes_a_png(capsys, tmp_path, base_run):
 def test_plot_without_metrics_is_an_error(capsys, tmp_path):
     code, _, err = cli(capsys, "plot", tmp_path)
     assert (code, err) == (2, f"error: {tmp_path}: no metrics.jsonl: not a run directory\n")
+
+
+def test_a_run_that_fails_before_its_first_step_leaves_no_run_directory(capsys, tmp_path, monkeypatch):
+    from pathways.train import Run
+
+    def exhausted(self, step):
+        raise RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 1.5GiB")
+
+    monkeypatch.setattr(Run, "batch", exhausted)
+    code, _, err = cli(capsys, "train", write_config(tmp_path), "--out", tmp_path / "run", "--no-progress")
+    assert code == 1 and err.startswith("error: out of device memory: RESOURCE_EXHAUSTED")
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run.*"))  # nothing half-made, beside it either
+    code, _, err = cli(capsys, "train", write_config(tmp_path), "--out", tmp_path / "run", "--no-progress", "--steps", "1")
+    assert code == 1 and not (tmp_path / "run").exists()  # and the same --out is usable again, no --overwrite needed
+
+
+def test_finetune_names_a_pathway_without_parameters_as_such(capsys, tmp_path, base_run):
+    config = write_config(tmp_path)
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "fusion", "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2 and err.strip() == "error: train.trainable: pathway 'fusion' (early_fusion) has no parameters: there is nothing in it to train"
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "lm_head", "--from", base_run, "--out", tmp_path / "ft")
+    assert err.strip() == "error: train.trainable: pathway 'lm_head' (lm_head) has no parameters of its own: it is tied to 'text''s matrix, so train 'text' instead"
+    assert not (tmp_path / "ft").exists()
