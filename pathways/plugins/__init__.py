@@ -10,6 +10,7 @@ from pathways.plugins._manager import (
     new_plugin_manager,
 )
 from pathways.plugins._registry import Entry, Registry, adapter_registry, component_registry, dataset_registry, filter_registry, task_registry
+from pathways.plugins._scaffold import new_plugin
 from pathways.plugins._snapshot import snapshot
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "hookspec",
+    "new_plugin",
     "new_plugin_manager",
     "snapshot",
     "task_registry",
