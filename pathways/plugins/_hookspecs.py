@@ -32,6 +32,8 @@ def pathways_register_components() -> list[type]:
     collected: there is no "first result wins". Each class must subclass
     `pathways.Component` and set `type_name`, `kind` and `Config`. Two plugins
     returning the same `type_name` is an error naming both.
+
+    Guide, with a worked example: docs/plugins/components.md.
     """
 
 
@@ -42,6 +44,8 @@ def pathways_register_datasets() -> list[type]:
     Called once per plugin when the dataset registry is first needed (training,
     `pathways data list`). Every plugin's list is collected. Each class must
     subclass `pathways.data.Dataset` and set `type_name`, `Config` and `fields`.
+
+    Guide, with a worked example: docs/plugins/datasets.md.
     """
 
 
@@ -53,6 +57,8 @@ def pathways_register_adapters() -> list[type]:
     with `train.lora` / `--lora-rank`). Every plugin's list is collected. Each
     class sets `type_name` and provides static `apply(module, ..., key)`,
     `trainable(module)` (a filter tree of the adapter leaves) and `merge(module)`.
+
+    Guide, with a worked example: docs/plugins/adapters.md.
     """
 
 
@@ -72,6 +78,8 @@ def pathways_register_filters() -> list[type]:
     `type: gopher_quality`) and `Config` (a `pathways.curate.FilterConfig`), and
     implement `keep(doc)`, or `stateful = True` with `prepare(doc)` and
     `admit(doc, prepared)`.
+
+    Guide, with a worked example: docs/plugins/filters.md.
     """
 
 
@@ -90,4 +98,6 @@ def pathways_register_tasks() -> list[type]:
     Each class must subclass `pathways.evaluate.Task`, set `type_name` (the name
     `--tasks` uses), `kind` (`multiple_choice`, `generation`, `classification` or
     `perplexity`) and implement `examples(limit)`; a shared runner scores it.
+
+    Guide, with a worked example: docs/plugins/tasks.md.
     """
