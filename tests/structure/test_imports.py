@@ -106,3 +106,28 @@ def test_no_package_imports_another_packages_private_modules():
             if private and _package(target) != "pathways" and _package(target) != _package(name):
                 bad.append(f"{path.relative_to(ROOT)}: imports {target}")
     assert not bad, "private imports across packages (make what others need public API):\n" + "\n".join(sorted(set(bad)))
+
+
+def _name_checks(tree: ast.AST) -> list[int]:
+    """Lines comparing a `.type_name` / `.type` attribute with string literals (`x.cls.type_name == "lm_head"`)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        named = any(isinstance(s, ast.Attribute) and s.attr in ("type_name", "type") for s in sides)
+        literal = any(
+            isinstance(s, ast.Constant) and isinstance(s.value, str)
+            or isinstance(s, ast.Tuple | ast.List | ast.Set) and s.elts and all(isinstance(e, ast.Constant) for e in s.elts)
+            for s in sides
+        )
+        if named and literal:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_roles_come_from_contracts_not_type_names():
+    """Outside the registries, nothing asks which built-in a pathway is: it reads the component's declarations."""
+    bad = [f"{path.relative_to(ROOT)}:{line}" for name, path in MODULES.items() if not name.startswith("pathways.plugins") for line in _name_checks(ast.parse(path.read_text()))]
+    assert not bad, "type-name comparisons (declare a role or media on the component instead): " + ", ".join(bad)
+    assert _name_checks(ast.parse("ok = node.cls.type_name == 'gemma_decoder'")) == [1]  # the check sees one
