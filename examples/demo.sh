@@ -40,7 +40,7 @@ pathways eval "$OUT/vqa-base" --tasks vqa --limit 300 --out "$OUT/eval-base.json
 pathways eval "$OUT/vqa-image" --tasks vqa --limit 300 --out "$OUT/eval-image.json"
 python - "$OUT" <<'PY'
 import json, sys
-from pathways.train._diff import diff_checkpoints
+from pathways.train import diff_checkpoints
 out = sys.argv[1]
 changed = sorted(n for n, r in diff_checkpoints(f"{out}/vqa-base", f"{out}/vqa-image").items() if r["changed"])
 assert changed == ["image"], f"expected only the image pathway to change, got {changed}"

@@ -73,7 +73,7 @@ def test_tied_head_cannot_be_trained_alone(capsys, tmp_path, base_run):
     code, out, err = cli(capsys, "finetune", config, "--pathway", "lm_head", "--from", base_run, "--out", tmp_path / "ft", "--no-progress")
     assert code == 2
     assert "Traceback" not in err
-    assert "'lm_head' has no parameters of its own" in err
+    assert "'lm_head' (lm_head) has no parameters of its own: it is tied to 'text''s matrix, so train 'text' instead" in err
     assert not (tmp_path / "ft" / "checkpoints").exists()
 
 

@@ -22,8 +22,8 @@ from pathways.config._schema import LossSpec, TrainSpec
 from pathways.data import Batcher, ByteTokenizer
 from pathways.data.digits import Digits
 from pathways.graph import build, resolve
+from pathways.graph import param_key as _key
 from pathways.train import decay_mask, fit, learning_rate, make_loss_fn, make_train_step, prepare
-from pathways.train._checkpoint import _key
 
 LOSSES = [LossSpec(type="next_token", logits="lm_head.logits", targets="batch.tokens")]
 
