@@ -77,7 +77,8 @@ def _build() -> dict[str, Any]:
     return {
         "components": components,
         "plugins": [{"name": name, "module": getattr(plugin, "__name__", repr(plugin))} for name, plugin in pm.list_name_plugin()],
-        "warnings": [str(w.message) for w in caught if issubclass(w.category, PluginLoadWarning)],
+        # A manager made earlier in this process warned then, not now: its failures are still known.
+        "warnings": [str(w.message) for w in caught if issubclass(w.category, PluginLoadWarning)] or list(getattr(pm, "failed", {}).values()),
         "schema": json_schema(registry),
     }
 
