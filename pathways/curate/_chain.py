@@ -9,7 +9,7 @@ from typing import Any
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config import Mark, Path_, dotted, load_yaml, pydantic_problems
+from pathways.config import Mark, Path_, load_yaml, pydantic_problems
 from pathways.curate._filter import Filter, FilterConfig
 
 # What `pathways data curate` runs without `--filters`: identify, judge, then deduplicate.
@@ -92,14 +92,9 @@ def build_chain(steps: Any, *, base_dir: str | Path | None = None, source: str |
         except pydantic.ValidationError as exc:
             problems += pydantic_problems(exc, (i,), StepSpec)
             continue
-        if spec.type not in registry:
-            problems.append(Problem(dotted((i, "type")), registry.unknown(spec.type)))
-            continue
-        entry = registry.get(spec.type)
-        try:
-            cfg = entry.cls.Config.model_validate(spec.config)
-        except pydantic.ValidationError as exc:
-            problems += pydantic_problems(exc, (i, "config"), entry.cls.Config)
+        entry, cfg, found = registry.configure(spec.type, spec.config, type_at=(i, "type"), config_at=(i, "config"))
+        if found:
+            problems += found
             continue
         name = spec.name or spec.type
         names[name] = names.get(name, 0) + 1

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydantic
 
-from pathways._errors import ConfigError, Problem
+from pathways._errors import ConfigError
 from pathways.data._dataset import Dataset
 
 
@@ -20,19 +19,13 @@ def open_dataset(name: str, config: dict[str, Any] | None = None, *, where: tupl
     `where` places the errors: (place of the name, place of the config), e.g.
     `("data.dataset", "data.config")` for a training config; the default suits the CLI.
     """
-    from pathways.config import pydantic_problems
     from pathways.plugins import dataset_registry
 
-    registry = dataset_registry()
-    if name not in registry:
-        raise ConfigError([Problem(where[0], registry.unknown(name))])
-    cls = registry.get(name).cls
-    try:
-        cfg = cls.Config.model_validate(config or {})
-    except pydantic.ValidationError as exc:
-        prefix = tuple(where[1].split(".")) if where[1] else (name, "config")
-        raise ConfigError(pydantic_problems(exc, prefix, cls.Config)) from None
-    return cls(cfg)
+    config_at = tuple(where[1].split(".")) if where[1] else (name, "config")
+    entry, cfg, problems = dataset_registry().configure(name, config, type_at=(where[0],), config_at=config_at)
+    if problems:
+        raise ConfigError(problems)
+    return entry.cls(cfg)
 
 
 def splits(cls: type[Dataset]) -> list[str]:

@@ -23,11 +23,10 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import pydantic
 
 from pathways._errors import ConfigError, Problem
 from pathways.components import Component, Port, describe_value
-from pathways.config import LoadedConfig, pydantic_problems
+from pathways.config import LoadedConfig
 from pathways.graph._sections import data_problems, mesh_problems
 from pathways.plugins import Registry, component_registry
 
@@ -68,15 +67,9 @@ def node_key(key: jax.Array, name: str) -> jax.Array:
 def _resolve_nodes(spec, registry: Registry) -> tuple[dict[str, Node], list[Problem]]:
     nodes, problems = {}, []
     for name, p in spec.pathways.items():
-        where = f"pathways.{name}"
-        if p.type not in registry:
-            problems.append(Problem(f"{where}.type", registry.unknown(p.type)))
-            continue
-        entry = registry.get(p.type)
-        try:
-            cfg = entry.cls.Config.model_validate(p.config)
-        except pydantic.ValidationError as exc:
-            problems += pydantic_problems(exc, ("pathways", name, "config"), entry.cls.Config)
+        entry, cfg, found = registry.configure(p.type, p.config, type_at=("pathways", name, "type"), config_at=("pathways", name, "config"))
+        if found:
+            problems += found
             continue
         ins, outs = entry.cls.ports(cfg)
         wiring = {k: (tuple(v) if isinstance(v, list) else v) for k, v in p.inputs.items()}

@@ -12,10 +12,8 @@ import math
 from typing import Any
 
 import jax
-import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config import pydantic_problems
 
 
 def data_problems(spec) -> list[Problem]:
@@ -30,16 +28,12 @@ def data_problems(spec) -> list[Problem]:
     if data is None:
         return []
     registry = dataset_registry()
-    if data.dataset not in registry:
-        return [Problem("data.dataset", registry.unknown(data.dataset))]
+    entry, _, problems = registry.configure(data.dataset, data.config, type_at=("data", "dataset"), config_at=("data", "config"))
+    if entry is None and data.dataset not in registry:
+        return problems
     cls = registry.get(data.dataset).cls
-    problems = []
-    for place, config in (("config", data.config), ("eval_config", data.eval_config)):
-        if config is not None:
-            try:
-                cls.Config.model_validate(config)
-            except pydantic.ValidationError as exc:
-                problems += pydantic_problems(exc, ("data", place), cls.Config)
+    if data.eval_config is not None:
+        problems += registry.configure(data.dataset, data.eval_config, type_at=("data", "dataset"), config_at=("data", "eval_config"))[2]
     records = ", ".join(cls.fields)
     for name in spec.batch:
         if name not in data.fields:

@@ -6,9 +6,10 @@ import dataclasses
 import difflib
 import functools
 import warnings
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 import pluggy
+import pydantic
 
 from pathways._errors import PluginError, Problem
 from pathways.plugins._manager import PluginLoadWarning, get_plugin_manager
@@ -77,6 +78,22 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> Entry[T]:
         return self._entries[name]
+
+    def configure(self, name: str, config: Mapping[str, Any] | None, *, type_at: tuple, config_at: tuple) -> tuple[Entry[T] | None, Any, list[Problem]]:
+        """Look up `name` and validate `config` against its class's `Config`.
+
+        Returns `(entry, cfg, [])`, or `(None, None, problems)`: an unknown name placed at
+        `type_at`, or one problem per invalid field placed under `config_at` (key paths).
+        """
+        from pathways.config import dotted, pydantic_problems
+
+        if name not in self:
+            return None, None, [Problem(dotted(type_at), self.unknown(name))]
+        entry = self.get(name)
+        try:
+            return entry, entry.cls.Config.model_validate(config or {}), []
+        except pydantic.ValidationError as exc:
+            return None, None, pydantic_problems(exc, config_at, entry.cls.Config)
 
     def unknown(self, name: str) -> str:
         """Message for a name that is not registered: closest match and the full list."""

@@ -236,3 +236,14 @@ def test_hook_pathways_register_tasks(fixture_plugins):
     assert (first["prompt"], first["choices"][first["answer"]]) == ("a b c", "d")
     # Built-ins come through the very same hook, one plugin per module.
     assert {registry.get(n).plugin for n in ("vqa", "lm_perplexity", "commonsense_mc")} <= set(DEFAULT_PLUGINS)
+
+
+def test_registry_configure_looks_up_and_validates_in_one_place():
+    """The one helper graph resolution, curation chains and datasets use: name -> entry, config -> cfg, or problems."""
+    registry = pathways.plugins.component_registry()
+    entry, cfg, problems = registry.configure("lm_head", {"vocab_size": 16, "width": 8}, type_at=("pathways", "h", "type"), config_at=("pathways", "h", "config"))
+    assert entry.name == "lm_head" and cfg.vocab_size == 16 and problems == []
+    _, _, problems = registry.configure("lm_haed", {}, type_at=("pathways", "h", "type"), config_at=("pathways", "h", "config"))
+    assert [p.where for p in problems] == ["pathways.h.type"] and "did you mean 'lm_head'?" in problems[0].message
+    entry, cfg, problems = registry.configure("lm_head", {"vocab_size": -1, "width": 8}, type_at=("pathways", "h", "type"), config_at=("pathways", "h", "config"))
+    assert entry is None and cfg is None and [p.where for p in problems] == ["pathways.h.config.vocab_size"]
