@@ -110,6 +110,16 @@ class TrainSpec(_Strict):
     checkpoint_every: pydantic.PositiveInt = 100
     keep_checkpoints: pydantic.PositiveInt = 3
 
+    @pydantic.model_validator(mode="after")
+    def _one_selection(self):
+        """What trains is said once: with LoRA, its pathway; `trainable` may only repeat it."""
+        if self.lora is not None and self.trainable is not None and self.trainable != [self.lora.pathway]:
+            raise ValueError(
+                f"train.trainable {self.trainable} conflicts with train.lora.pathway {self.lora.pathway!r}: with LoRA only "
+                f"the adapters on train.lora.pathway train; drop train.trainable (or make it [{self.lora.pathway}])"
+            )
+        return self
+
 
 class PartitionRule(_Strict):
     """Split parameters whose `<pathway>.<path>` matches `match` (a regex) as `spec` says, per trailing dimension."""

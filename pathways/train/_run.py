@@ -68,7 +68,10 @@ def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
                 problems.append(Problem("--pathway", f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
         if problems:
             raise ConfigError(problems)
-        train = _override(train, "--pathway", trainable=o.trainable)
+        if train.lora is not None and o.lora_rank is None and o.trainable != [train.lora.pathway]:
+            raise ConfigError([Problem("--pathway", f"{o.trainable} conflicts with train.lora.pathway {train.lora.pathway!r} in the config: "
+                                       f"add --lora-rank R to adapt {o.trainable[0]!r} instead, or --pathway {train.lora.pathway}")])
+        train = train.model_copy(update={"trainable": o.trainable})
     if o.lora_rank is not None:
         names = train.trainable or []
         if len(names) != 1:

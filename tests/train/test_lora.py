@@ -99,3 +99,25 @@ def test_pathways_load_gives_the_adapted_model(lora_run):
     adapted, _, _ = load_lora_model(lora_run)
     assert eqx.tree_equal(eqx.filter(model.pathways, eqx.is_array), eqx.filter(adapted.pathways, eqx.is_array))
     assert any("lora_b" in k for k in model_params(model))
+
+
+def test_what_trains_is_said_once(capsys, tmp_path, base_run):
+    """`train.trainable` beside `train.lora` used to be accepted and silently ignored; now a conflict is one line naming both."""
+    text = write_config(tmp_path).read_text()
+    both = tmp_path / "both.yaml"
+    both.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [image]\n  lora: {pathway: decoder, rank: 4}\n"))
+    code, _, err = cli(capsys, "validate", both)
+    assert code == 2 and err.strip().endswith(
+        "train: train.trainable ['image'] conflicts with train.lora.pathway 'decoder': with LoRA only the adapters on "
+        "train.lora.pathway train; drop train.trainable (or make it [decoder])"
+    )
+    lora_only = tmp_path / "lora.yaml"
+    lora_only.write_text(text.replace("  steps: 4\n", "  steps: 4\n  lora: {pathway: decoder, rank: 4}\n"))
+    code, _, err = cli(capsys, "finetune", lora_only, "--pathway", "image", "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2 and err.strip() == (
+        "error: --pathway: ['image'] conflicts with train.lora.pathway 'decoder' in the config: add --lora-rank R to adapt 'image' instead, or --pathway decoder"
+    )
+    repeated = tmp_path / "repeated.yaml"  # saying the same thing twice is allowed (`--pathway` writes both)
+    repeated.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [decoder]\n  lora: {pathway: decoder, rank: 4}\n"))
+    assert cli(capsys, "validate", repeated)[0] == 0
+    assert not (tmp_path / "ft").exists()
