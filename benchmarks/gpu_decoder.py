@@ -53,14 +53,14 @@ def measure(batch: int, seq: int, dtype: str, width: int, depth: int, steps: int
     step = make_train_step(make_loss_fn(train.losses, jnp.bfloat16 if dtype == "bfloat16" else jnp.float32), opt)
     tokens = jax.random.randint(jax.random.key(1), (batch, seq), 1, 4096, jnp.int32)
     data = {"tokens": tokens}
-    flops = jax.jit(lambda t, o, b: step(frozen, t, o, b)).lower(trainable, opt_state, data).compile().cost_analysis()
+    flops = jax.jit(lambda t, o, b: step(t, frozen, o, b)).lower(trainable, opt_state, data).compile().cost_analysis()
     flops = (flops[0] if isinstance(flops, list) else flops)["flops"]
     for _ in range(3):
-        trainable, opt_state, m = step(frozen, trainable, opt_state, data)
+        trainable, opt_state, m = step(trainable, frozen, opt_state, data)
     jax.block_until_ready(m["loss"])
     t0 = time.perf_counter()
     for _ in range(steps):
-        trainable, opt_state, m = step(frozen, trainable, opt_state, data)
+        trainable, opt_state, m = step(trainable, frozen, opt_state, data)
     jax.block_until_ready(m["loss"])
     dt = (time.perf_counter() - t0) / steps
     kind, pk = peak(jax.devices()[0])

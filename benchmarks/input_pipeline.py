@@ -7,7 +7,7 @@ gives a ``Run``; the script times
 
 * ``run.batch(step)`` alone: the host side (record lookup, tokenization, padding,
   stacking into NumPy arrays), walking the steps 0, 1, 2, ... as ``fit`` does;
-* ``run.step_fn(frozen, trainable, opt_state, batch)`` followed by
+* ``run.step_fn(trainable, frozen, opt_state, batch)`` followed by
   ``jax.block_until_ready``: the jitted train step consuming those NumPy batches
   (host-to-device copy included), as ``fit`` calls it,
 
@@ -118,7 +118,7 @@ class Pipeline:
         for _ in range(k):
             batch = self.pool[self.next_pool % len(self.pool)]
             self.next_pool += 1
-            self.trainable, self.opt_state, metrics = self.run.step_fn(self.frozen, self.trainable, self.opt_state, batch)
+            self.trainable, self.opt_state, metrics = self.run.step_fn(self.trainable, self.frozen, self.opt_state, batch)
             jax.block_until_ready((self.trainable, self.opt_state, metrics))
         return (time.perf_counter() - t0) / k
 

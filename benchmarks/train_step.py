@@ -182,12 +182,16 @@ class Runner:
         self.trace_context = trace_context  # active during the first (tracing) call only
         self.last_metrics = None
 
+    def args(self) -> tuple:
+        """The step's arguments: the differentiated state first, then the constants, the rest of the state, the batch."""
+        return (*self.state[:1], *self.const, *self.state[1:], self.batch)
+
     def lower(self):
-        return lower_step(self.step, *self.const, *self.state, self.batch)
+        return lower_step(self.step, *self.args())
 
     def run(self, k: int) -> None:
         for _ in range(k):
-            out = self.step(*self.const, *self.state, self.batch)
+            out = self.step(*self.args())
             self.state, self.last_metrics = tuple(out[:-1]), out[-1]
         jax.block_until_ready((self.state, self.last_metrics))
 
@@ -531,7 +535,7 @@ def compile_vs_depth(depths: list[int], repeats: int = 2) -> dict:
                 opt_state = optimizer.init(eqx.filter(trainable, eqx.is_inexact_array))
                 for _ in range(repeats):  # fresh step each time (no cache hits); keep the fastest
                     step = make_train_step(loss_fn, optimizer)
-                    s = compile_stats(lambda: lower_step(step, frozen, trainable, opt_state, batch))
+                    s = compile_stats(lambda: lower_step(step, trainable, frozen, opt_state, batch))
                     k = f"depth{depth}_{name}"
                     out[k] = min(out.get(k, math.inf), s["trace_lower_s"] + s["compile_s"])
     return out
@@ -589,11 +593,11 @@ def part_frozen(args) -> tuple[dict, dict]:
             else:
                 opt_bytes[variant] = ob
             step = make_train_step(loss_fn, optimizer)
-            s = compile_stats(lambda: lower_step(step, frozen, trainable, opt_state, batch))
+            s = compile_stats(lambda: lower_step(step, trainable, frozen, opt_state, batch))
             flops_reported[name], loops[name] = s["flops"], s["while_loops"]
             # XLA counts a while-loop body once: count scanned programs with their scans unrolled.
             flops[name] = s["flops"] if not s["while_loops"] else compile_stats(
-                lambda: lower_step(make_train_step(loss_fn, optimizer), frozen, trainable, opt_state, batch), unrolled_scans)["flops"]
+                lambda: lower_step(make_train_step(loss_fn, optimizer), trainable, frozen, opt_state, batch), unrolled_scans)["flops"]
             runners.append(Runner(name, step, (trainable, opt_state), const=(frozen,), batch=batch))
 
     # Forward only (the loss, no gradients): its FLOPs, and timed alongside as the floor

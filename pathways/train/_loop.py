@@ -190,7 +190,7 @@ def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: boo
                     raise KeyboardInterrupt
                 batch = run.batch(step)
                 try:
-                    new_trainable, new_opt_state, metrics = run.step_fn(frozen, trainable, opt_state, batch)
+                    new_trainable, new_opt_state, metrics = run.step_fn(trainable, frozen, opt_state, batch)
                     loss = float(metrics["loss"])
                 except jax.errors.JaxRuntimeError as exc:
                     if "RESOURCE_EXHAUSTED" not in str(exc):

@@ -36,14 +36,14 @@ def _global_norm(tree):
 
 
 def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, *, grad_accum: int = 1) -> Callable:
-    """`step(frozen, trainable, opt_state, batch) -> (trainable, opt_state, metrics)`, jitted.
+    """`step(trainable, frozen, opt_state, batch) -> (trainable, opt_state, metrics)`, jitted.
 
-    Only `trainable` is differentiated. With `grad_accum > 1` every batch leaf has
+    Only `trainable` is differentiated; like `loss_fn`, it comes first. With `grad_accum > 1` every batch leaf has
     a leading micro-batch axis and gradients are averaged over it with `lax.scan`.
     """
     grad_fn = eqx.filter_value_and_grad(loss_fn, has_aux=True)
 
-    def step(frozen, trainable, opt_state, batch):
+    def step(trainable, frozen, opt_state, batch):
         if grad_accum == 1:
             (loss, metrics), grads = grad_fn(trainable, frozen, batch)
         else:
@@ -65,9 +65,9 @@ def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation, 
 
     # Donate the trainable parameters and optimizer state (they are replaced), never the
     # frozen half or the batch, which callers may reuse: both travel in the first argument.
-    jitted = eqx.filter_jit(lambda fixed, trainable, opt_state: step(fixed[0], trainable, opt_state, fixed[1]), donate="all-except-first")
+    jitted = eqx.filter_jit(lambda fixed, trainable, opt_state: step(trainable, fixed[0], opt_state, fixed[1]), donate="all-except-first")
 
-    def train_step(frozen, trainable, opt_state, batch):
+    def train_step(trainable, frozen, opt_state, batch):
         return jitted((frozen, batch), trainable, opt_state)
 
     return train_step

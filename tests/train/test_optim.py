@@ -104,7 +104,7 @@ def test_grad_accum_averages_micro_batch_gradients(text_lm):
     opt = optax.sgd(1.0)
     step = make_train_step(loss_fn, opt, grad_accum=2)
     stacked = {k: np.stack([m[k] for m in micro]) for k in micro[0]}  # [2, B, T]
-    new, _, metrics = step(frozen, trainable, opt.init(trainable), stacked)
+    new, _, metrics = step(trainable, frozen, opt.init(trainable), stacked)
     for a, b in zip(jax.tree.leaves(new), jax.tree.leaves(expected)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
     assert float(metrics["loss"]) == pytest.approx((float(l1) + float(l2)) / 2, rel=1e-6)
@@ -160,6 +160,6 @@ def test_train_step_leaves_frozen_half_and_batch_usable():
 
     step = make_train_step(loss_fn, opt)
     batch = {"x": jnp.ones((4, 3))}
-    trainable, opt_state, _ = step(frozen, trainable, opt_state, batch)
-    trainable, opt_state, _ = step(frozen, trainable, opt_state, batch)  # same batch and frozen half again
+    trainable, opt_state, _ = step(trainable, frozen, opt_state, batch)
+    trainable, opt_state, _ = step(trainable, frozen, opt_state, batch)  # same batch and frozen half again
     assert not batch["x"].is_deleted() and not frozen[1].weight.is_deleted()
