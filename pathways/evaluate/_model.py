@@ -39,7 +39,7 @@ class EvalModel:
         from pathways.train import load_trained
 
         model, c = load_trained(path)
-        identity = {"checkpoint": str(c.path.resolve()), "config_sha256": c.state.get("config_sha256"), "step": c.state.get("step")}
+        identity = {"checkpoint": str(c.path.resolve()), "config_sha256": c.state.config_sha256, "step": c.state.step}
         return cls(model, model.graph, model.graph.tokenizer, identity)
 
     @functools.cached_property

@@ -35,7 +35,7 @@ from safetensors import SafetensorError, safe_open
 from pathways._errors import PathwaysError, Problem
 from pathways.config import load_config, resolved_yaml
 from pathways.graph import ResolvedGraph, build_abstract, param_key, resolve
-from pathways.train import config_hash, write_checkpoint
+from pathways.train import CheckpointState, config_hash, write_checkpoint
 
 # HF `hidden_act` values that mean tanh-approximated GELU in a Gemma config:
 # transformers reads the legacy "gelu" of the original releases as the tanh form.
@@ -303,14 +303,11 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
         check_shapes(shapes, target)
     with contextlib.ExitStack() as stack:
         params = map_weights(hf, _Tensors(hf_dir, stack), shapes)
-    state = {
-        "step": 0,
-        "imported_from": {"format": "hf-gemma", "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
-        "config_sha256": config_hash(config),
-        "tokenizer": graph.tokenizer.identity if graph.tokenizer is not None else None,
-        "trainable": [],
-        "base_checkpoint": None,
-        "lora": None,
-    }
+    state = CheckpointState(
+        step=0,
+        imported_from={"format": "hf-gemma", "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
+        config_sha256=config_hash(config),
+        tokenizer=graph.tokenizer.identity if graph.tokenizer is not None else None,
+    )
     extra = {"tokenizer.model": tokenizer_file.read_bytes()} if has_tokenizer else None
     return write_checkpoint(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)

@@ -10,11 +10,13 @@ from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
 from pathways.train._plot import plot_runs
 from pathways.train._run import Overrides, Run, config_hash, prepare
+from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
 
 __all__ = [
     "Checkpoint",
     "CheckpointError",
+    "CheckpointState",
     "Interrupted",
     "OutOfMemory",
     "Overrides",

@@ -34,6 +34,7 @@ from safetensors.numpy import load_file, save_file
 
 from pathways._errors import PathwaysError, Problem
 from pathways.graph import param_key
+from pathways.train._state import CheckpointState
 
 STEP_DIR = re.compile(r"^step-(\d{8})$")
 
@@ -95,7 +96,7 @@ def save(
     *,
     params: dict[str, np.ndarray],
     opt_state: dict[str, np.ndarray] | None,
-    state: dict[str, Any],
+    state: CheckpointState,
     config: dict[str, Any],
     keep: int,
     extra: dict[str, bytes] | None = None,
@@ -104,7 +105,7 @@ def save(
     recover(ckpt_root)
     final = ckpt_root / f"step-{step:08d}"
     if not (final.exists() and _is_complete(final)):  # a step saved twice (Ctrl-C right after a save) holds the same
-        write(final, params=params, opt_state=opt_state, state={**state, "step": step}, config=config, extra=extra)
+        write(final, params=params, opt_state=opt_state, state=dataclasses.replace(state, step=step), config=config, extra=extra)
     for stale in list_checkpoints(ckpt_root)[:-keep]:
         _remove(stale)
     return final
@@ -137,7 +138,7 @@ def recover(ckpt_root: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def write(final: Path, *, params, opt_state, state, config, extra: dict[str, bytes] | None = None) -> Path:
+def write(final: Path, *, params, opt_state, state: CheckpointState, config, extra: dict[str, bytes] | None = None) -> Path:
     """Write one checkpoint directory under a temporary name, then rename it into place."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
@@ -145,7 +146,7 @@ def write(final: Path, *, params, opt_state, state, config, extra: dict[str, byt
         shutil.rmtree(tmp)
     files: dict[str, Any] = {
         "model.safetensors": params,
-        "state.json": json.dumps({**state, "optimizer_state": bool(opt_state)}, indent=2),
+        "state.json": dataclasses.replace(state, optimizer_state=bool(opt_state)).to_json(),
         "config.yaml": yaml.safe_dump(config, sort_keys=False),
     }
     if opt_state:
@@ -185,10 +186,10 @@ def base_of(c: "Checkpoint") -> Path:
     ones recorded a path relative to the working directory and no hash.
     """
     where = str(c.path / "state.json")
-    base = Path(c.state["base_checkpoint"])
+    base = Path(c.state.base_checkpoint)
     if not (base / "model.safetensors").is_file():
         raise CheckpointError([Problem("base_checkpoint", f"the base checkpoint {base} of this LoRA checkpoint is gone (moved or deleted)", where)])
-    expected = c.state.get("base_sha256")
+    expected = c.state.base_sha256
     if expected and content_hash(base) != expected:
         raise CheckpointError(
             [Problem("base_checkpoint", f"{base} is not the base this LoRA checkpoint was trained on: its weights changed (sha256 {content_hash(base)[:12]}, expected {expected[:12]})", where)]
@@ -259,7 +260,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 class Checkpoint:
     path: Path
     params: dict[str, np.ndarray]
-    state: dict[str, Any]
+    state: CheckpointState
     config: dict[str, Any]
 
     def optimizer_state(self) -> dict[str, np.ndarray]:
@@ -287,7 +288,9 @@ def load(path: str | Path) -> Checkpoint:
         raise CheckpointError([Problem("", "missing file", exc.filename)]) from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise CheckpointError([Problem("", f"unreadable checkpoint metadata: {exc}", str(path))]) from None
-    return Checkpoint(path, params, state, config)
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        raise CheckpointError([Problem("", "state.json has no step", str(path / "state.json"))])
+    return Checkpoint(path, params, CheckpointState.from_dict(state), config)
 
 
 def load_into(model, params: dict[str, np.ndarray], trainable: set[str]) -> tuple[Any, list[str]]:

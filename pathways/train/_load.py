@@ -25,7 +25,7 @@ def load_trained(path: str | Path, *, check_memory: bool = False, mode: str = "g
         from pathways.plan import preflight
 
         preflight(graph, mode)
-    if c.state.get("lora"):
+    if c.state.lora:
         from pathways.train._merge import load_lora_model
 
         return load_lora_model(c.path)[0], c

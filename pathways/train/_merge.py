@@ -12,12 +12,13 @@ from pathways.config import load_config
 from pathways.graph import Graph, build, resolve
 from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt
+from pathways.train._state import CheckpointState
 
 
 def load_lora_model(path: str | Path) -> tuple[Graph, ckpt.Checkpoint, object]:
     """The adapted model of a LoRA checkpoint: its base weights plus its adapters."""
     c = ckpt.load(path)
-    lora_cfg = c.state.get("lora")
+    lora_cfg = c.state.lora
     if not lora_cfg:
         raise ckpt.CheckpointError([Problem("", "not a LoRA checkpoint (state.json has no 'lora')", str(c.path))])
     loaded = load_config(c.path / "config.yaml")
@@ -38,11 +39,11 @@ def load_lora_model(path: str | Path) -> tuple[Graph, ckpt.Checkpoint, object]:
 def merge_lora(path: str | Path, out: str | Path) -> Path:
     """Write a full checkpoint to `out` whose weights are `W + scale * A @ B` for every adapted layer."""
     model, c, lora = load_lora_model(path)
-    name = c.state["lora"]["pathway"]
+    name = c.state.lora["pathway"]
     merged = eqx.tree_at(lambda m: m.pathways[name], model, lora.merge(model.pathways[name]))
     config = dict(c.config)
     config["train"] = {k: v for k, v in (config.get("train") or {}).items() if k != "lora"}
-    state = {"step": c.state["step"], "merged_from": str(c.path), "base_checkpoint": None, "lora": None, "tokenizer": c.state.get("tokenizer")}
+    state = CheckpointState(step=c.state.step, merged_from=str(c.path), tokenizer=c.state.tokenizer)
     tokenizer = c.path / "tokenizer.model"
     extra = {"tokenizer.model": tokenizer.read_bytes()} if tokenizer.exists() else None
     return ckpt.write(Path(out), params=ckpt.model_params(merged), opt_state=None, state=state, config=config, extra=extra)

@@ -23,6 +23,7 @@ from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import parameter_counts, trainable_spec
+from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
 
 
@@ -158,17 +159,18 @@ class Run:
             return ckpt.model_params(eqx.combine(trainable, eqx.partition(self.model, self.spec)[1]))
         return ckpt.flatten(trainable.pathways)
 
-    def state(self, step: int) -> dict[str, Any]:
-        return {
-            "seed": self.train.seed,
-            "data_position": step * self.train.grad_accum,
-            "trainable": sorted(n for n, (t, _) in self.counts().items() if t),
-            "config_sha256": config_hash(self.config(in_checkpoint=True)),
-            "tokenizer": self.graph.tokenizer.identity if self.graph.tokenizer else None,
-            "base_checkpoint": self.base_checkpoint,
-            "base_sha256": self.base_sha256,
-            "lora": self.train.lora.model_dump() if self.train.lora else None,
-        }
+    def state(self, step: int) -> CheckpointState:
+        return CheckpointState(
+            step=step,
+            seed=self.train.seed,
+            data_position=step * self.train.grad_accum,
+            trainable=tuple(sorted(n for n, (t, _) in self.counts().items() if t)),
+            config_sha256=config_hash(self.config(in_checkpoint=True)),
+            tokenizer=self.graph.tokenizer.identity if self.graph.tokenizer else None,
+            base_checkpoint=self.base_checkpoint,
+            base_sha256=self.base_sha256,
+            lora=self.train.lora.model_dump() if self.train.lora else None,
+        )
 
     def config(self, *, in_checkpoint: bool) -> dict[str, Any]:
         return run_config(self.loaded, self.graph.tokenizer, in_checkpoint=in_checkpoint)
@@ -207,7 +209,7 @@ def run_config(loaded: LoadedConfig, tokenizer, *, in_checkpoint: bool) -> dict[
 
 def check_tokenizer(c: ckpt.Checkpoint, tokenizer) -> None:
     """A checkpoint's embeddings only make sense with the tokenizer it was trained with."""
-    saved = c.state.get("tokenizer")
+    saved = c.state.tokenizer
     now = tokenizer.identity if tokenizer is not None else None
     if saved and now and saved != now:
         raise ckpt.CheckpointError(
@@ -225,7 +227,7 @@ def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: 
     """Load a checkpoint's weights into `model` (a LoRA checkpoint brings its base and merges nothing)."""
     c = ckpt.load(checkpoint)
     check_tokenizer(c, tokenizer)
-    if c.state.get("lora"):
+    if c.state.lora:
         raise ConfigError([Problem("--from", f"{c.path} holds LoRA adapters only: merge it first (`pathways lora-merge {c.path} --out DIR`)")])
     model, notes = ckpt.load_into(model, c.params, trainable)
     return model, notes, str(c.path.resolve())
@@ -275,7 +277,7 @@ def prepare(
     base = base_sha256 = resumed = None
     if resume_from is not None:
         resumed = ckpt.load(resume_from)
-        base, base_sha256 = resumed.state.get("base_checkpoint"), resumed.state.get("base_sha256")
+        base, base_sha256 = resumed.state.base_checkpoint, resumed.state.base_sha256
         init_from = str(ckpt.base_of(resumed)) if train.lora else None  # checks the base's hash
     if init_from is not None:
         model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names, graph.tokenizer)
@@ -309,7 +311,7 @@ def prepare(
     if resumed is not None:
         c = resumed
         check_tokenizer(c, graph.tokenizer)
-        saved = set(c.state.get("trainable") or [])
+        saved = set(c.state.trainable)
         now = {n for n, (t, _) in parameter_counts(model, fspec).items() if t}
         if saved != now:
             raise ckpt.CheckpointError(
@@ -335,7 +337,7 @@ def prepare(
 
                 restored = place(restored, jax.tree.map(lambda x: x.sharding, eqx.filter(opt_state, eqx.is_array)))
             opt_state = restored
-        start = int(c.state["step"])
+        start = c.state.step
         model = eqx.combine(trainable, frozen)
 
     compute = jnp.bfloat16 if train.compute_dtype == "bfloat16" else jnp.float32

@@ -45,7 +45,7 @@ def test_crash_during_save_keeps_the_previous_checkpoint(monkeypatch, tmp_path, 
     assert list_checkpoints(root) == [previous]  # the half-written directory is not a checkpoint
     assert len(list(root.iterdir())) == 2  # it is there, but under a name that is not a checkpoint's
     again = load(previous)
-    assert again.state["step"] == 2
+    assert again.state.step == 2
     assert all(np.array_equal(again.params[k], c.params[k]) for k in c.params)
     assert load(tmp_path).path == previous  # a run directory resolves to its newest complete checkpoint
     # The next save of that step succeeds over the leftover.
@@ -175,3 +175,20 @@ def test_load_into_reports_checkpoint_pathways_not_in_the_graph(fresh, base_run)
     model, notes = load_into(fresh, params, set())
     assert notes == ["checkpoint pathways not in this graph (not loaded): audio"]
     assert all(np.array_equal(v, params[k]) for k, v in model_params(model).items())
+
+
+def test_checkpoint_state_is_one_typed_record(base_run):
+    """state.json is written and read as `CheckpointState`; an older or newer file still loads."""
+    import dataclasses
+    import json
+
+    from pathways.train import CheckpointState
+
+    newest = list_checkpoints(base_run / "checkpoints")[-1]
+    on_disk = json.loads((newest / "state.json").read_text())
+    assert set(on_disk) == {f.name for f in dataclasses.fields(CheckpointState)}
+    state = load(newest).state
+    assert isinstance(state, CheckpointState) and state.step == on_disk["step"] and state.optimizer_state
+    assert CheckpointState.from_dict(json.loads(state.to_json())) == state
+    older = CheckpointState.from_dict({"step": 3, "lora": None, "written_by": "a future version"})
+    assert older == CheckpointState(step=3)

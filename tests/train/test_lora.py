@@ -64,7 +64,7 @@ def test_lora_merge_gives_the_same_logits(capsys, tmp_path, lora_run, base_run):
     assert code == 0, err
     merged = load(tmp_path / "merged")
     assert not any("lora" in k for k in merged.params)
-    assert merged.state["lora"] is None
+    assert merged.state.lora is None
 
     adapted, _, _ = load_lora_model(lora_run)
     graph = resolve(load_config(tmp_path / "merged" / "config.yaml"))
