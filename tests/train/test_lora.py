@@ -16,7 +16,7 @@ from pathways.config import load_config
 from pathways.graph import build, random_batch, resolve
 from pathways.train import list_checkpoints, load, load_into
 from pathways.train._checkpoint import model_params
-from pathways.train._merge import load_lora_model
+from pathways.train._load import load_lora_model
 
 LORA_TRAIN = {"optimizer": {"lr": 0.05, "weight_decay": 0.0}}  # a large lr, so that the adapters move visibly in 4 steps
 
