@@ -18,7 +18,7 @@ import jax
 
 import pathways
 from pathways.parallel import make_mesh, place, shardings
-from pathways.plan._hardware import Mesh as PlanMesh
+from pathways.plan import MeshShape as PlanMesh
 from pathways.plan._memory import memory_per_chip
 from pathways.train import make_optimizer
 from pathways.config._schema import TrainSpec, LossSpec

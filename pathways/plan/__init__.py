@@ -14,7 +14,7 @@ from pathways._lazy import attach
 
 if TYPE_CHECKING:
     from pathways.plan._flops import PathwayCost, flops_per_token, pathway_costs
-    from pathways.plan._hardware import CHIPS, Chip, Mesh, PlanError, parse_mesh
+    from pathways.plan._hardware import CHIPS, Chip, MeshShape, PlanError, parse_mesh
     from pathways.plan._memory import memory_per_chip
     from pathways.plan._plan import plan
     from pathways.plan._preflight import MemoryPreflightError, preflight
@@ -24,7 +24,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "_flops": ["PathwayCost", "flops_per_token", "pathway_costs"],
-        "_hardware": ["CHIPS", "Chip", "Mesh", "PlanError", "parse_mesh"],
+        "_hardware": ["CHIPS", "Chip", "MeshShape", "PlanError", "parse_mesh"],
         "_memory": ["memory_per_chip"],
         "_plan": ["plan"],
         "_preflight": ["MemoryPreflightError", "preflight"],

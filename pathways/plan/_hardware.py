@@ -47,8 +47,8 @@ def chip(name: str) -> Chip:
 
 
 @dataclasses.dataclass(frozen=True)
-class Mesh:
-    """A logical device mesh. `data` replicates the model, `fsdp` shards parameters,
+class MeshShape:
+    """The shape of a logical device mesh, for planning (axis sizes; `jax.sharding.Mesh` holds devices). `data` replicates the model, `fsdp` shards parameters,
     gradients and optimizer state (ZeRO-3), `tensor` shards each matrix (Megatron)
     and, with sequence parallelism, the activations; the batch is split over data x fsdp."""
 
@@ -72,7 +72,7 @@ class Mesh:
         return ",".join(f"{a}={getattr(self, a)}" for a in AXES)
 
 
-def parse_mesh(text: str | None, chips: int | None) -> Mesh:
+def parse_mesh(text: str | None, chips: int | None) -> MeshShape:
     """`"data=2,fsdp=64,tensor=2"` (missing axes are 1) checked against `chips`.
 
     Without a mesh every chip is a data-parallel replica; without `chips` the
@@ -81,7 +81,7 @@ def parse_mesh(text: str | None, chips: int | None) -> Mesh:
     if chips is not None and chips < 1:
         raise PlanError([Problem("--chips", f"must be positive, got {chips}")])
     if text is None:
-        return Mesh(data=chips or 1)
+        return MeshShape(data=chips or 1)
     sizes: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         axis, eq, value = part.partition("=")
@@ -96,7 +96,7 @@ def parse_mesh(text: str | None, chips: int | None) -> Mesh:
             sizes[axis] = 0
         if sizes[axis] < 1:
             raise PlanError([Problem("--mesh", f"{axis}={value.strip()} is not a positive integer")])
-    mesh = Mesh(**sizes)
+    mesh = MeshShape(**sizes)
     if chips is not None and mesh.chips != chips:
         product = " x ".join(str(getattr(mesh, a)) for a in AXES)
         raise PlanError([Problem("--mesh", f"{mesh} has {product} = {mesh.chips} devices, but --chips is {chips}")])

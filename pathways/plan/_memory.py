@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathways._errors import Problem
 from pathways.components import Blocks
-from pathways.plan._hardware import Mesh, PlanError
+from pathways.plan._hardware import MeshShape, PlanError
 
 
 def layer_activation_bytes(b: Blocks, micro_batch: int, *, remat: bool, bytes_per_value: int = 2) -> float:
@@ -34,7 +34,7 @@ def layer_activation_bytes(b: Blocks, micro_batch: int, *, remat: bool, bytes_pe
     return scale * (34 * b.seq * micro_batch * b.width + 5 * b.heads * b.seq**2 * micro_batch)
 
 
-def micro_batch(batch: int, mesh: Mesh) -> int:
+def micro_batch(batch: int, mesh: MeshShape) -> int:
     """Sequences per chip: the global batch split over data x fsdp."""
     if batch < 1 or batch % mesh.batch_shards:
         raise PlanError(
@@ -51,7 +51,7 @@ def memory_per_chip(
     vocab: int,
     seq: int,
     batch: int,
-    mesh: Mesh,
+    mesh: MeshShape,
     compute_dtype: str = "bfloat16",
 ) -> dict:
     """Bytes per chip for one training step, by category, with and without full rematerialisation."""

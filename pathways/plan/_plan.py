@@ -7,7 +7,7 @@ import math
 from pathways._errors import Problem
 from pathways.graph import ResolvedGraph
 from pathways.plan._flops import decoder_of, flops_per_token, pathway_costs, with_sequence_length
-from pathways.plan._hardware import Mesh, PlanError, parse_mesh, training_seconds
+from pathways.plan._hardware import MeshShape, PlanError, parse_mesh, training_seconds
 from pathways.plan._hardware import chip as get_chip
 from pathways.plan._memory import layer_activation_bytes, memory_per_chip
 from pathways.plan._scaling import APPROACH1_A, APPROACH1_B, chinchilla_optimal, chinchilla_tokens, inference_optimal, loss
@@ -29,7 +29,7 @@ def plan(
     *,
     chip: str = "tpu-v5p",
     chips: int | None = None,
-    mesh: str | Mesh | None = None,
+    mesh: str | MeshShape | None = None,
     compute: float | None = None,
     tokens: float | None = None,
     inference_tokens: float | None = None,
@@ -52,7 +52,7 @@ def plan(
     if not 0 < mfu <= 1:
         raise PlanError([Problem("--mfu", f"must be in (0, 1], got {mfu}")])
     hw = get_chip(chip)
-    mesh = mesh if isinstance(mesh, Mesh) else parse_mesh(mesh, chips)
+    mesh = mesh if isinstance(mesh, MeshShape) else parse_mesh(mesh, chips)
     if seq_len is not None:
         graph = with_sequence_length(graph, seq_len)
     costs = pathway_costs(graph)

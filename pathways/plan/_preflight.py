@@ -20,7 +20,7 @@ import jax
 from pathways._errors import PathwaysError, Problem
 from pathways.graph import ResolvedGraph
 from pathways.plan._flops import pathway_costs
-from pathways.plan._hardware import Mesh
+from pathways.plan._hardware import MeshShape
 from pathways.plan._memory import layer_activation_bytes, memory_per_chip
 
 Mode = Literal["forward", "train", "generate"]
@@ -46,13 +46,13 @@ def device_budget() -> tuple[float, str]:
     return available / len(devices), f"available host memory{share}"
 
 
-def _mesh(axes: dict[str, int] | None) -> Mesh:
+def _mesh(axes: dict[str, int] | None) -> MeshShape:
     if not axes:
-        return Mesh()
+        return MeshShape()
     n = jax.device_count()
     fixed = math.prod(v for v in axes.values() if v != -1)
     sizes = {k: (max(n // max(fixed, 1), 1) if v == -1 else v) for k, v in axes.items()}
-    return Mesh(**{k: sizes.get(k, 1) for k in ("data", "fsdp", "tensor")})
+    return MeshShape(**{k: sizes.get(k, 1) for k in ("data", "fsdp", "tensor")})
 
 
 def estimate(graph: ResolvedGraph, mode: Mode, *, trainable: set[str] | None = None, mesh_axes: dict[str, int] | None = None) -> dict:

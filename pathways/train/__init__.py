@@ -4,7 +4,7 @@ from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good,
 from pathways.train._checkpoint import write as write_checkpoint
 from pathways.train._diff import diff_checkpoints
 from pathways.train._load import load_trained
-from pathways.train._loop import Interrupted, OutOfMemory, Result, TrainingDiverged, evaluate, fit, is_run, print_counts
+from pathways.train._loop import FitResult, Interrupted, OutOfMemory, TrainingDiverged, fit, heldout_loss, is_run, print_counts
 from pathways.train._merge import merge_lora
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
@@ -20,14 +20,14 @@ __all__ = [
     "Interrupted",
     "OutOfMemory",
     "Overrides",
-    "Result",
     "Run",
     "TrainingDiverged",
     "config_hash",
     "decay_mask",
     "diff_checkpoints",
-    "evaluate",
+    "FitResult",
     "fit",
+    "heldout_loss",
     "is_run",
     "latest_good",
     "learning_rate",

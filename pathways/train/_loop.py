@@ -38,7 +38,7 @@ class Interrupted(PathwaysError):
 
 
 @dataclasses.dataclass
-class Result:
+class FitResult:
     out: Path
     steps: int
     first_loss: float | None
@@ -135,7 +135,7 @@ def _last_good(out: Path) -> str:
     return f"last good checkpoint: {good}" if good else "no checkpoint was saved yet"
 
 
-def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> Result:
+def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> FitResult:
     """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
     primary = jax.process_index() == 0  # in a multi-process run only process 0 writes files
     created = False
@@ -154,7 +154,7 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
         raise
 
 
-def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None, primary: bool) -> Result:
+def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None, primary: bool) -> FitResult:
     train = run.train
     metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
     if primary:
@@ -222,7 +222,7 @@ def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: boo
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
                     }
                     if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
-                        record["eval_loss"] = evaluate(run, trainable, frozen)
+                        record["eval_loss"] = heldout_loss(run, trainable, frozen)
                     log.write(json.dumps(record) + "\n")
                     log.flush()
                     bar.log(record)
@@ -242,10 +242,10 @@ def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: boo
             where = f"resume from {good} with --resume" if good else "no checkpoint was saved"
             raise Interrupted([Problem("", f"aborted while saving step {step}: not saved; {where}", str(out))]) from None
         raise Interrupted([Problem("", f"interrupted at step {step}: saved {last_ckpt}; resume with --resume", str(out))]) from None
-    return Result(out, step, first, last, last_ckpt, trainable, opt_state)
+    return FitResult(out, step, first, last, last_ckpt, trainable, opt_state)
 
 
-def evaluate(run: Run, trainable, frozen, max_batches: int = 8) -> float:
+def heldout_loss(run: Run, trainable, frozen, max_batches: int = 8) -> float:
     """Mean loss over the first batches of the held-out split."""
     n = min(max_batches, run.eval_batcher.per_epoch)
     losses = [float(run.eval_fn(trainable, frozen, run.place(run.eval_batcher.batch_at(i)))) for i in range(n)]

@@ -6,20 +6,20 @@ import pytest
 
 import pathways
 from pathways.components import Blocks
-from pathways.plan import Mesh, PlanError, memory_per_chip, parse_mesh, plan
+from pathways.plan import MeshShape, PlanError, memory_per_chip, parse_mesh, plan
 
 LAYERS = [Blocks(depth=2, seq=16, width=8, heads=2, layer_params=100)]
 # One layer, 16-bit, micro-batch 1: 34*s*h + 5*a*s^2 = 34*16*8 + 5*2*16*16 = 6912 bytes; with remat 2*s*h = 256.
 FULL, REMAT = 6912, 256
 
 
-def memory(mesh: Mesh, batch: int, **kw) -> dict:
+def memory(mesh: MeshShape, batch: int, **kw) -> dict:
     args = dict(params=1000, trainable_params=1000, blocks=LAYERS, vocab=64, seq=16, batch=batch, mesh=mesh)
     return memory_per_chip(**{**args, **kw})
 
 
 def test_data_parallel_replicates_everything():
-    m = memory(Mesh(data=8), batch=8)
+    m = memory(MeshShape(data=8), batch=8)
     assert m["micro_batch"] == 1
     assert (m["params_fp32"], m["params_compute_copy"], m["gradients_fp32"], m["adamw_moments_fp32"]) == (4000, 2000, 4000, 8000)
     assert m["fsdp_gather_buffer"] == 0
@@ -30,30 +30,30 @@ def test_data_parallel_replicates_everything():
 
 
 def test_fsdp_shards_state_not_activations():
-    m = memory(Mesh(fsdp=8), batch=8)
+    m = memory(MeshShape(fsdp=8), batch=8)
     assert (m["params_fp32"], m["params_compute_copy"], m["gradients_fp32"], m["adamw_moments_fp32"]) == (500, 250, 500, 1000)
     assert m["fsdp_gather_buffer"] == 2 * 100  # one layer, gathered in bf16
     assert m["activations"] == 2 * FULL and m["micro_batch"] == 1
 
 
 def test_tensor_shards_state_activations_and_logits():
-    m = memory(Mesh(tensor=8), batch=1)
+    m = memory(MeshShape(tensor=8), batch=1)
     assert (m["params_fp32"], m["gradients_fp32"], m["adamw_moments_fp32"]) == (500, 500, 1000)
     assert m["activations"] == 2 * FULL / 8 and m["activations_remat"] == (2 * REMAT + FULL) / 8
     assert m["logits_fp32"] == 4 * 16 * 64 / 8
 
 
 def test_batch_splits_over_data_and_fsdp_only():
-    m = memory(Mesh(data=2, fsdp=2, tensor=2), batch=8)
+    m = memory(MeshShape(data=2, fsdp=2, tensor=2), batch=8)
     assert m["micro_batch"] == 2
     assert m["params_fp32"] == 1000 and m["fsdp_gather_buffer"] == 100
     assert m["activations"] == 2 * 2 * FULL / 2
     with pytest.raises(PlanError, match="does not split evenly over data x fsdp = 4"):
-        memory(Mesh(data=2, fsdp=2, tensor=2), batch=6)
+        memory(MeshShape(data=2, fsdp=2, tensor=2), batch=6)
 
 
 def test_fp32_compute_has_no_copy_and_doubles_activations():
-    m = memory(Mesh(), batch=1, compute_dtype="float32")
+    m = memory(MeshShape(), batch=1, compute_dtype="float32")
     assert m["params_compute_copy"] == 0 and m["activations"] == 2 * 2 * FULL
 
 
@@ -74,9 +74,9 @@ def test_frozen_pathways_have_no_gradients_or_optimizer_state(write_yaml):
 
 
 def test_mesh_parsing():
-    assert parse_mesh(None, 256) == Mesh(data=256)
-    assert parse_mesh(None, None) == Mesh()
-    assert parse_mesh("fsdp=64, tensor=4", 256) == Mesh(fsdp=64, tensor=4)
+    assert parse_mesh(None, 256) == MeshShape(data=256)
+    assert parse_mesh(None, None) == MeshShape()
+    assert parse_mesh("fsdp=64, tensor=4", 256) == MeshShape(fsdp=64, tensor=4)
     assert parse_mesh("data=2,fsdp=4", None).chips == 8
 
 
