@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,3 +49,13 @@ class ConfigError(PathwaysError):
 
 class PluginError(PathwaysError):
     """Plugins disagree (two register one name) or break their contract."""
+
+
+def debugging() -> bool:
+    """`--debug` or `PATHWAYS_DEBUG=1`: show full tracebacks where one line is shown otherwise."""
+    return os.environ.get("PATHWAYS_DEBUG", "") not in ("", "0")
+
+
+def with_article(word: str) -> str:
+    """`an image`, `a video`: a noun in an error message."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

@@ -9,7 +9,7 @@ import sys
 import traceback
 import warnings
 
-from pathways._errors import PathwaysError
+from pathways._errors import PathwaysError, debugging
 
 # Subcommand modules; each defines `register(subparsers)` that sets `func`.
 COMMANDS = ("validate", "inspect", "plan", "forward", "train", "finetune", "lora_merge", "import_", "diff", "plot", "generate", "eval", "tasks", "plugins", "registry", "schema", "tokenizer", "data")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except PathwaysError as exc:
-        if os.environ.get("PATHWAYS_DEBUG", "") not in ("", "0"):
+        if debugging():
             traceback.print_exc()
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -11,13 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pathways._errors import ConfigError, Problem
+from pathways._errors import ConfigError, Problem, with_article
 from pathways.generate import DecodePlan, MediaInput, media_inputs, plan_decoding
 from pathways.graph import Graph, ResolvedGraph
-
-
-def _an(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _refs(ref) -> tuple[str, ...]:
@@ -107,7 +103,7 @@ class EvalModel:
             if found is None:
                 problems.append(Problem(f"batch.{field}", f"the model reads batch.{field}, which task {task!r} does not provide"))
             elif not found[1] and found[0] not in roles:
-                problems.append(Problem(f"batch.{field}", f"the model reads {_an(found[0])} (batch.{field}), which task {task!r} does not provide"))
+                problems.append(Problem(f"batch.{field}", f"the model reads {with_article(found[0])} (batch.{field}), which task {task!r} does not provide"))
         return problems
 
     def batch(self, pathway: str, examples: list[dict[str, Any]], tokens: dict[str, np.ndarray], task: str) -> dict[str, jax.Array]:
@@ -126,7 +122,7 @@ class EvalModel:
             if found[1] and any(role not in ex for ex in examples):
                 values = [np.ones(spec.shape[1:], bool) for _ in examples]  # whole inputs
             elif any(role not in ex for ex in examples):
-                problems.append(Problem(f"batch.{field}", f"the model reads {_an(role)} (batch.{field}), which task {task!r} does not provide"))
+                problems.append(Problem(f"batch.{field}", f"the model reads {with_article(role)} (batch.{field}), which task {task!r} does not provide"))
                 continue
             else:
                 values = [np.asarray(ex[role]) for ex in examples]

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pathways._errors import PathwaysError, Problem
+from pathways._errors import PathwaysError, Problem, with_article
 from pathways.generate._decode import generate_cached, generate_uncached
 from pathways.generate._plan import media_inputs, plan_decoding
 from pathways.generate._sampling import Sampling
@@ -86,7 +86,7 @@ class Generator:
         for field, m in self.media.items():
             items = given.get(m.modality)
             if items is None:
-                problems.append(Problem(f"batch.{field}", f"this model reads {_an(m.modality)} (batch.{field}): give --input {m.modality}=FILE"))
+                problems.append(Problem(f"batch.{field}", f"this model reads {with_article(m.modality)} (batch.{field}): give --input {m.modality}=FILE"))
                 continue
             items = list(items) if isinstance(items, (list, tuple)) else [items] * B
             if len(items) != B:
@@ -148,6 +148,3 @@ class Generator:
         return results
 
 
-
-def _an(word: str) -> str:
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

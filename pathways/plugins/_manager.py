@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
-import os
 import traceback
 import warnings
 
 import pluggy
 
+from pathways._errors import debugging
 from pathways.plugins import _hookspecs
 
 ENTRY_POINT_GROUP = "pathways"
@@ -55,11 +55,6 @@ class PluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__("pathways")
         self.failed: dict[str, str] = {}  # plugin name -> one-line reason
-
-
-def debugging() -> bool:
-    """`--debug` or `PATHWAYS_DEBUG=1`: show full tracebacks where one line is shown otherwise."""
-    return os.environ.get("PATHWAYS_DEBUG", "") not in ("", "0")
 
 
 def _where(exc: BaseException) -> str:
