@@ -42,7 +42,6 @@ import sys
 import time
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import numpy as np
 
@@ -83,11 +82,11 @@ class Pipeline:
 
     def __init__(self, config: Path, pool: int):
         t0 = time.perf_counter()
-        self.run, self.trainable, self.opt_state, _ = prepare(config)
+        self.run, state = prepare(config)
+        self.trainable, self.opt_state, self.frozen = state.trainable, state.opt_state, state.frozen
         self.prepare_s = time.perf_counter() - t0
         self.name = config.stem
         self.config = config
-        self.frozen = eqx.partition(self.run.model, self.run.spec)[1]
         self.cache = image_cache(self.run)
         self.next_batch = 0  # the batch counter walks the run's steps 0, 1, 2, ...
         # The step consumes fresh NumPy batches, as in fit (a pool, built untimed).

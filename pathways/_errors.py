@@ -59,3 +59,7 @@ def debugging() -> bool:
 def with_article(word: str) -> str:
     """`an image`, `a video`: a noun in an error message."""
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+class ConfigDeprecationWarning(FutureWarning):
+    """A config uses a spelling that still loads but will not forever (shown to users: a `FutureWarning`)."""

@@ -14,9 +14,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import pydantic
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from pathways._markers import hookimpl
+from pathways.adapters._base import Adapter, AdapterConfig
 from pathways.nn import Linear
 
 
@@ -46,18 +48,24 @@ def _is_linear(x) -> bool:
     return isinstance(x, (Linear, LoRALinear))
 
 
-class LoRA:
+class LoRAConfig(AdapterConfig):
+    rank: pydantic.PositiveInt = pydantic.Field(8, description="inner dimension of A [d_in, r] and B [r, d_out]")
+    alpha: pydantic.PositiveFloat = pydantic.Field(16.0, description="the update is scaled by alpha / rank")
+
+
+class LoRA(Adapter):
     """The LoRA adapter: `apply` to a pathway, train `trainable(leaf)` leaves only, `merge` back."""
 
     type_name = "lora"
+    Config = LoRAConfig
 
     @staticmethod
-    def apply(module, *, rank: int, alpha: float, key: PRNGKeyArray):
+    def apply(module, cfg: LoRAConfig, *, key: PRNGKeyArray):
         """`module` with every `Linear` wrapped in a `LoRALinear`."""
         linears = [x for x in jax.tree.leaves(module, is_leaf=_is_linear) if isinstance(x, Linear)]
         keys = iter(jr.split(key, max(len(linears), 1)))
         return jax.tree.map(
-            lambda x: LoRALinear(x, rank, alpha, key=next(keys)) if isinstance(x, Linear) else x,
+            lambda x: LoRALinear(x, cfg.rank, cfg.alpha, key=next(keys)) if isinstance(x, Linear) else x,
             module,
             is_leaf=_is_linear,
         )

@@ -3,10 +3,11 @@
 from pathways.config._errors import pydantic_problems
 from pathways.config._jsonschema import json_schema
 from pathways.config._load import LoadedConfig, deep_merge, load_config, resolved_yaml
-from pathways.config._schema import FieldSpec, LoRASpec, LossSpec, ModelConfig, PathwaySpec, TrainSpec
+from pathways.config._schema import AdapterSpec, FieldSpec, LoRASpec, LossSpec, ModelConfig, PathwaySpec, TrainSpec
 from pathways.config._yaml import Mark, Path_, dotted, load_yaml
 
 __all__ = [
+    "AdapterSpec",
     "FieldSpec",
     "LoRASpec",
     "LoadedConfig",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
-from pathways._errors import ConfigError, Problem
+from pathways._errors import ConfigDeprecationWarning, ConfigError, Problem
 from pathways.config._errors import pydantic_problems
 from pathways.config._schema import ModelConfig
 from pathways.config._yaml import Mark, Path_, dotted, load_yaml
@@ -127,7 +128,18 @@ def load_config(path: str | Path) -> LoadedConfig:
         loaded.spec = ModelConfig.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ConfigError(loaded.locate(pydantic_problems(exc, (), ModelConfig))) from None
+    _deprecations(raw, loaded)
     return loaded
+
+
+def _deprecations(raw: dict, loaded: LoadedConfig) -> None:
+    """One warning line per deprecated spelling that `raw` uses (it was translated on validation)."""
+    train = raw.get("train")
+    if isinstance(train, dict) and isinstance(train.get("lora"), dict):
+        lora = train["lora"]
+        new = f"train.trainable: [{lora.get('pathway')}] with train.adapter: {{type: lora, config: {{rank: {lora.get('rank', 8)}, alpha: {lora.get('alpha', 16.0)}}}}}"
+        (problem,) = loaded.locate([Problem("train.lora", f"is deprecated: write {new}")])
+        warnings.warn(str(problem), ConfigDeprecationWarning, stacklevel=3)
 
 
 def resolved_yaml(loaded: LoadedConfig) -> dict:

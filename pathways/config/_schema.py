@@ -82,23 +82,32 @@ class LossSpec(_Strict):
 
 
 class LoRASpec(_Strict):
-    """Low-rank adapters on every dense layer of one pathway (`W + alpha/rank * A @ B`)."""
+    """Deprecated: `train.lora: {pathway, rank, alpha}` is read as `trainable: [pathway]` with a `lora` adapter."""
 
     pathway: str
     rank: pydantic.PositiveInt = 8
     alpha: pydantic.PositiveFloat = 16.0
 
 
+class AdapterSpec(_Strict):
+    """How the trainable pathways train: a registered adapter (`lora`, or a plugin's) and its config."""
+
+    type: str = pydantic.Field(description="registered adapter type (`pathways plugins` lists them)")
+    config: dict[str, Any] = pydantic.Field({}, description="the adapter's settings, checked against its Config")
+
+
 class TrainSpec(_Strict):
     """How to train: steps, what is trainable, optimisation, losses, logging and checkpoints.
 
     The batch size and sequence length are the config's `dims` (the `batch` shapes).
+    `trainable` says which pathways train; `adapter` says how (default: their own weights).
     """
 
     steps: pydantic.PositiveInt = 100
     seed: int = 0
     trainable: list[str] | None = pydantic.Field(None, description="pathways to train; the rest is frozen (default: all)")
-    lora: LoRASpec | None = None
+    adapter: AdapterSpec | None = pydantic.Field(None, description="train an adapter on the trainable pathways instead of their weights")
+    lora: LoRASpec | None = pydantic.Field(None, description="deprecated: use trainable [PATHWAY] with adapter {type: lora, config: {rank, alpha}}")
     optimizer: OptimizerSpec = OptimizerSpec()
     schedule: ScheduleSpec = ScheduleSpec()
     grad_clip: pydantic.PositiveFloat | None = 1.0
@@ -112,12 +121,19 @@ class TrainSpec(_Strict):
 
     @pydantic.model_validator(mode="after")
     def _one_selection(self):
-        """What trains is said once: with LoRA, its pathway; `trainable` may only repeat it."""
-        if self.lora is not None and self.trainable is not None and self.trainable != [self.lora.pathway]:
+        """What trains is said once: the deprecated `lora` becomes `trainable` plus a `lora` adapter."""
+        if self.lora is None:
+            return self
+        lora = self.lora
+        if self.adapter is not None:
+            raise ValueError(f"train.lora conflicts with train.adapter {self.adapter.type!r}: give one (train.lora is deprecated; keep train.adapter)")
+        if self.trainable is not None and self.trainable != [lora.pathway]:
             raise ValueError(
-                f"train.trainable {self.trainable} conflicts with train.lora.pathway {self.lora.pathway!r}: with LoRA only "
-                f"the adapters on train.lora.pathway train; drop train.trainable (or make it [{self.lora.pathway}])"
+                f"train.trainable {self.trainable} conflicts with train.lora.pathway {lora.pathway!r}: with LoRA only "
+                f"the adapters on train.lora.pathway train; drop train.trainable (or make it [{lora.pathway}])"
             )
+        self.trainable, self.lora = [lora.pathway], None
+        self.adapter = AdapterSpec(type="lora", config={"rank": lora.rank, "alpha": lora.alpha})
         return self
 
 

@@ -53,10 +53,13 @@ def pathways_register_datasets() -> list[type]:
 def pathways_register_adapters() -> list[type]:
     """Return the parameter-efficient adapter classes this plugin provides (e.g. LoRA).
 
-    Called once per plugin when the adapter registry is first needed (a fine-tune
-    with `train.lora` / `--lora-rank`). Every plugin's list is collected. Each
-    class sets `type_name` and provides static `apply(module, ..., key)`,
-    `trainable(module)` (a filter tree of the adapter leaves) and `merge(module)`.
+    Called once per plugin when the adapter registry is first needed (a run with
+    `train.adapter`, `--adapter` or `--lora-rank`; loading or merging an adapter
+    checkpoint). Every plugin's list is collected. Each class subclasses
+    `pathways.adapters.Adapter`, sets `type_name` and `Config`, and provides static
+    `apply(module, cfg, *, key)`, `trainable(module)` (a filter tree of the adapter
+    leaves) and `merge(module)`. A config selects one with
+    `train.adapter: {type: NAME, config: {...}}`.
 
     Guide, with a worked example: docs/plugins/adapters.md.
     """

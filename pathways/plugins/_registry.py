@@ -114,12 +114,9 @@ def component_registry() -> Registry:
 @functools.cache
 def adapter_registry() -> Registry:
     """The process-wide registry of adapters (LoRA, ...), built on first use."""
+    from pathways.adapters import Adapter, check_adapter
 
-    def check(cls) -> str | None:
-        missing = [a for a in ("apply", "trainable", "merge") if not callable(getattr(cls, a, None))]
-        return f"{cls.__qualname__} does not define {', '.join(missing)}" if missing else None
-
-    return Registry(get_plugin_manager(), "pathways_register_adapters", object, "adapter", check)
+    return Registry(get_plugin_manager(), "pathways_register_adapters", Adapter, "adapter", check_adapter)
 
 
 @functools.cache

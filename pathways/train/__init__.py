@@ -5,11 +5,12 @@ from pathways.train._checkpoint import write as write_checkpoint
 from pathways.train._diff import diff_checkpoints
 from pathways.train._load import load_trained
 from pathways.train._loop import FitResult, Interrupted, OutOfMemory, TrainingDiverged, fit, heldout_loss, is_run, print_counts
-from pathways.train._merge import merge_lora
+from pathways.train._merge import merge_adapters
 from pathways.train._optim import learning_rate, make_optimizer
-from pathways.train._partition import decay_mask, parameter_counts, trainable_spec
+from pathways.train._partition import Selection, decay_mask, parameter_counts, select, trainable_spec
 from pathways.train._plot import plot_runs
-from pathways.train._run import Overrides, Run, config_hash, prepare
+from pathways.train._resume import config_hash
+from pathways.train._run import Overrides, Run, TrainState, init_state, load_weights, prepare, restore, shard
 from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
 
@@ -17,17 +18,20 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointState",
+    "FitResult",
     "Interrupted",
     "OutOfMemory",
     "Overrides",
     "Run",
+    "Selection",
     "TrainingDiverged",
+    "TrainState",
     "config_hash",
     "decay_mask",
     "diff_checkpoints",
-    "FitResult",
     "fit",
     "heldout_loss",
+    "init_state",
     "is_run",
     "latest_good",
     "learning_rate",
@@ -35,15 +39,19 @@ __all__ = [
     "load",
     "load_into",
     "load_trained",
+    "load_weights",
     "make_loss_fn",
     "make_optimizer",
     "make_train_step",
-    "merge_lora",
+    "merge_adapters",
     "parameter_counts",
     "plot_runs",
     "prepare",
     "print_counts",
+    "restore",
     "save",
+    "select",
+    "shard",
     "trainable_spec",
     "write_checkpoint",
 ]

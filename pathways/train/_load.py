@@ -13,15 +13,25 @@ import jax
 from pathways._errors import Problem
 from pathways.config import load_config
 from pathways.graph import Graph, build, resolve
-from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt
+
+
+def checkpoint_adapter(c: ckpt.Checkpoint):
+    """The adapter class and validated config an adapter checkpoint was trained with, looked up by its recorded type."""
+    from pathways.plugins import adapter_registry
+
+    record = c.state.adapter
+    entry, cfg, problems = adapter_registry().configure(record["type"], record.get("config"), type_at=("adapter", "type"), config_at=("adapter", "config"))
+    if problems:  # e.g. the plugin that provided it is not installed here
+        raise ckpt.CheckpointError([Problem(p.where, p.message, str(c.path / "state.json")) for p in problems])
+    return entry.cls, cfg
 
 
 def load_trained(path: str | Path, *, check_memory: bool = False, mode: str = "generate") -> tuple[Graph, ckpt.Checkpoint]:
     """The model of a checkpoint, weights loaded, and the checkpoint it came from.
 
     `path` is a checkpoint directory or a run directory (its newest good
-    checkpoint). A LoRA checkpoint brings its base and gives the adapted model.
+    checkpoint). An adapter checkpoint brings its base and gives the adapted model.
     With `check_memory`, a model the devices cannot hold is refused before it is
     allocated (`mode`: what it will be used for, as `pathways.plan.preflight` takes).
     """
@@ -32,19 +42,21 @@ def load_trained(path: str | Path, *, check_memory: bool = False, mode: str = "g
 
         preflight(graph, mode)
     model = build(graph, jax.random.key(0))
-    if not c.state.lora:
+    if not c.state.adapter:
         return ckpt.load_into(model, c.params, set())[0], c
+    adapter, cfg = checkpoint_adapter(c)
     model, _ = ckpt.load_into(model, ckpt.load(ckpt.base_of(c)).params, set())
-    name, lora = c.state.lora["pathway"], adapter_registry().get("lora").cls
-    adapted = lora.apply(model.pathways[name], rank=c.state.lora["rank"], alpha=c.state.lora["alpha"], key=jax.random.key(0))
-    flat = ckpt.flatten(adapted)  # base weights, then the checkpoint's adapter matrices on top
-    flat.update({k.split(".", 1)[1]: v for k, v in c.params.items()})
-    return eqx.tree_at(lambda m: m.pathways[name], model, ckpt.unflatten(adapted, flat)), c
+    names = list(c.state.adapter["pathways"])
+    adapted = {n: adapter.apply(model.pathways[n], cfg, key=jax.random.key(0)) for n in names}
+    flat = ckpt.flatten(adapted)  # base weights, then the checkpoint's adapter parameters on top
+    flat.update(c.params)
+    adapted = ckpt.unflatten(adapted, flat, source=str(c.path / "model.safetensors"))
+    return eqx.tree_at(lambda m: [m.pathways[n] for n in names], model, [adapted[n] for n in names]), c
 
 
-def load_lora_model(path: str | Path) -> tuple[Graph, ckpt.Checkpoint, object]:
-    """The adapted model of a LoRA checkpoint, the checkpoint, and its adapter class; an error for any other checkpoint."""
+def load_adapted_model(path: str | Path) -> tuple[Graph, ckpt.Checkpoint, object]:
+    """The adapted model of an adapter checkpoint, the checkpoint, and its adapter class; an error for any other checkpoint."""
     model, c = load_trained(path)
-    if not c.state.lora:
-        raise ckpt.CheckpointError([Problem("", "not a LoRA checkpoint (state.json has no 'lora')", str(c.path))])
-    return model, c, adapter_registry().get("lora").cls
+    if not c.state.adapter:
+        raise ckpt.CheckpointError([Problem("", "not an adapter checkpoint (state.json records no adapter): it holds whole weights already", str(c.path))])
+    return model, c, checkpoint_adapter(c)[0]

@@ -22,7 +22,7 @@ from pathways._errors import PathwaysError, Problem
 from pathways._files import atomic_write_text
 from pathways.train import _checkpoint as ckpt
 from pathways.train._progress import Progress
-from pathways.train._run import Run
+from pathways.train._run import Run, TrainState
 
 
 class TrainingDiverged(PathwaysError):
@@ -44,8 +44,7 @@ class FitResult:
     first_loss: float | None
     last_loss: float | None
     checkpoint: Path | None
-    trainable: object
-    opt_state: object
+    state: TrainState  # where training stopped
 
 
 class _DeferInterrupt:
@@ -135,8 +134,8 @@ def _last_good(out: Path) -> str:
     return f"last good checkpoint: {good}" if good else "no checkpoint was saved yet"
 
 
-def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None = None) -> FitResult:
-    """Train from step `start` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
+def fit(run: Run, state: TrainState, out: Path, *, progress: bool | None = None) -> FitResult:
+    """Train from `state.step` to `run.train.steps`, logging to `out/metrics.jsonl` and checkpointing to `out/checkpoints`."""
     primary = jax.process_index() == 0  # in a multi-process run only process 0 writes files
     created = False
     if primary:
@@ -147,50 +146,49 @@ def fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool
             _start_run_dir(out, config_text)
             created = True
     try:
-        return _fit(run, trainable, opt_state, start, out, progress=progress, primary=primary)
+        return _fit(run, state, out, progress=progress, primary=primary)
     except BaseException:
         if created and not ckpt.list_checkpoints(out / "checkpoints") and not (out / "metrics.jsonl").read_text().strip():
             shutil.rmtree(out, ignore_errors=True)  # failed before its first step: leave no half-made run behind
         raise
 
 
-def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: bool | None, primary: bool) -> FitResult:
+def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, primary: bool) -> FitResult:
     train = run.train
     metrics_path = out / "metrics.jsonl" if primary else Path(os.devnull)
     if primary:
-        for note in _truncate_metrics(metrics_path, start):
+        for note in _truncate_metrics(metrics_path, state.step):
             print(f"note: {note}", file=sys.stderr)
-    frozen = eqx.partition(run.model, run.spec)[1]
     tokens_per_step = int(np.prod(next(iter(run.graph.batch.values())).shape[:1])) * _seq_len(run) * train.grad_accum
     first = last = None
     last_ckpt = None
-    step = start
 
-    def save(at: int) -> Path:
-        params, opt_flat = run.saved_params(trainable), ckpt.flatten(opt_state)  # every process joins the gather
+    def save(state: TrainState) -> Path:
+        params, opt_flat = run.saved_params(state), ckpt.flatten(state.opt_state)  # every process joins the gather
         if not primary:
-            return out / "checkpoints" / f"step-{at:08d}"
+            return out / "checkpoints" / f"step-{state.step:08d}"
         return ckpt.save(
             out / "checkpoints",
-            at,
+            state.step,
             params=params,
             opt_state=opt_flat,
-            state=run.state(at),
+            state=run.checkpoint_state(state),
             config=run.config(in_checkpoint=True),
             keep=train.keep_checkpoints,
             extra=run.extra_files(),
         )
 
-    bar = Progress(total=train.steps, start=start, enabled=progress if primary else False, quiet=not primary)
+    bar = Progress(total=train.steps, start=state.step, enabled=progress if primary else False, quiet=not primary)
     window_start, window_steps = time.perf_counter(), 0
     try:
         with bar, metrics_path.open("a") as log, _DeferInterrupt() as interrupt:
-            while step < train.steps:
+            while state.step < train.steps:
                 if interrupt.requested:
                     raise KeyboardInterrupt
-                batch = run.batch(step)
+                step = state.step
+                batch = run.batch(state.data_position)
                 try:
-                    new_trainable, new_opt_state, metrics = run.step_fn(trainable, frozen, opt_state, batch)
+                    new_trainable, new_opt_state, metrics = run.step_fn(state.trainable, state.frozen, state.opt_state, batch)
                     loss = float(metrics["loss"])
                 except jax.errors.JaxRuntimeError as exc:
                     if "RESOURCE_EXHAUSTED" not in str(exc):
@@ -206,8 +204,8 @@ def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: boo
                 )
                 if problem:  # the update is not kept: every checkpoint on disk stays finite
                     raise TrainingDiverged([Problem("", f"{problem} at step {step + 1}; stopped ({_last_good(out)})", str(out))])
-                trainable, opt_state = new_trainable, new_opt_state
-                step += 1
+                state = state.advanced(new_trainable, new_opt_state, train.grad_accum)
+                step = state.step
                 window_steps += 1
                 first = loss if first is None else first
                 last = loss
@@ -222,33 +220,34 @@ def _fit(run: Run, trainable, opt_state, start: int, out: Path, *, progress: boo
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
                     }
                     if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
-                        record["eval_loss"] = heldout_loss(run, trainable, frozen)
+                        record["eval_loss"] = heldout_loss(run, state)
                     log.write(json.dumps(record) + "\n")
                     log.flush()
                     bar.log(record)
                     window_start, window_steps = time.perf_counter(), 0
                 bar.update(step, loss)
                 if step % train.checkpoint_every == 0 or step == train.steps:
-                    last_ckpt = save(step)
+                    last_ckpt = save(state)
     except KeyboardInterrupt:
-        if _deleted(trainable) or _deleted(opt_state):  # aborted inside a step (second Ctrl-C)
+        step = state.step
+        if _deleted(state.trainable) or _deleted(state.opt_state):  # aborted inside a step (second Ctrl-C)
             good, _ = ckpt.latest_good(out / "checkpoints")
             where = f"resume from {good} with --resume" if good else "no checkpoint was saved"
             raise Interrupted([Problem("", f"aborted during step {step + 1}: not saved; {where}", str(out))]) from None
         try:
-            last_ckpt = save(step)
+            last_ckpt = save(state)
         except KeyboardInterrupt:  # Ctrl-C again while saving: the half-written checkpoint is never renamed into place
             good, _ = ckpt.latest_good(out / "checkpoints")
             where = f"resume from {good} with --resume" if good else "no checkpoint was saved"
             raise Interrupted([Problem("", f"aborted while saving step {step}: not saved; {where}", str(out))]) from None
         raise Interrupted([Problem("", f"interrupted at step {step}: saved {last_ckpt}; resume with --resume", str(out))]) from None
-    return FitResult(out, step, first, last, last_ckpt, trainable, opt_state)
+    return FitResult(out, state.step, first, last, last_ckpt, state)
 
 
-def heldout_loss(run: Run, trainable, frozen, max_batches: int = 8) -> float:
+def heldout_loss(run: Run, state: TrainState, max_batches: int = 8) -> float:
     """Mean loss over the first batches of the held-out split."""
     n = min(max_batches, run.eval_batcher.per_epoch)
-    losses = [float(run.eval_fn(trainable, frozen, run.place(run.eval_batcher.batch_at(i)))) for i in range(n)]
+    losses = [float(run.eval_fn(state.trainable, state.frozen, run.place(run.eval_batcher.batch_at(i)))) for i in range(n)]
     return float(np.mean(losses))
 
 
@@ -260,10 +259,10 @@ def _seq_len(run: Run) -> int:
     return 1
 
 
-def print_counts(run: Run, file=None) -> None:
+def print_counts(run: Run, state: TrainState, file=None) -> None:
     """Trainable vs frozen parameters per pathway (to `file`, default the current `sys.stdout`)."""
     file = sys.stdout if file is None else file
-    counts = run.counts()
+    counts = run.counts(state)
     width = max(len(n) for n in counts)
     print(f"{'pathway':<{width}}  {'trainable':>12}  {'frozen':>12}", file=file)
     for name, (t, f) in counts.items():

@@ -1,19 +1,88 @@
-"""Freezing: split a model into the pathways being trained and the frozen rest.
+"""What trains: the one selection (which pathways, and how) and the freezing split it makes.
 
-The split is a static filter tree built from pathway names and applied with
-`eqx.partition`. The trainable half is the only differentiated argument of the
-train step, so frozen pathways get no gradients (XLA drops their weight-gradient
-work), no optimizer state and no weight decay, and cannot drift.
+`train.trainable` (or `--pathway`) names the pathways that train; `train.adapter`
+(or `--adapter`, `--lora-rank`) says how: their own weights by default, or an
+adapter's new parameters wrapped around them. `select` turns that into the model
+to train and a static filter tree, applied with `eqx.partition`. The trainable
+half is the only differentiated argument of the train step, so frozen pathways get
+no gradients (XLA drops their weight-gradient work), no optimizer state and no
+weight decay, and cannot drift.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import equinox as eqx
 import jax
 
 from pathways._errors import ConfigError, Problem
+from pathways.config import AdapterSpec
 from pathways.graph import Graph
 from pathways.nn import Stack, count_params
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Which pathways train (`names`; None: every pathway with parameters) and how (`adapter`, with its `config`)."""
+
+    names: tuple[str, ...] | None = None
+    adapter: Any = None  # a registered `pathways.adapters.Adapter` subclass
+    config: Any = None  # its validated `Config`
+
+    @property
+    def adapter_record(self) -> dict[str, Any] | None:
+        """What a checkpoint records of the adapter (`CheckpointState.adapter`), without the pathways."""
+        if self.adapter is None:
+            return None
+        return {"type": self.adapter.type_name, "config": self.config.model_dump(mode="json")}
+
+    @classmethod
+    def from_config(cls, trainable: list[str] | None, adapter: AdapterSpec | None, *, type_at=("train", "adapter", "type"), config_at=("train", "adapter", "config")) -> "Selection":
+        """The selection a `train` section makes; an unknown adapter or an invalid adapter config is a `ConfigError` placed at `type_at` / `config_at`."""
+        names = None if trainable is None else tuple(trainable)
+        if adapter is None:
+            return cls(names)
+        from pathways.plugins import adapter_registry
+
+        entry, cfg, problems = adapter_registry().configure(adapter.type, adapter.config, type_at=type_at, config_at=config_at)
+        if problems:
+            raise ConfigError(problems)
+        return cls(names, entry.cls, cfg)
+
+
+def select(model: Graph, sel: Selection, *, key) -> tuple[Graph, Any]:
+    """The model to train and its filter tree: True on the leaves that train.
+
+    Without an adapter, the selected pathways' own inexact arrays train. With one, each
+    selected pathway (every pathway, when none is named, that the adapter finds something
+    to adapt in) is replaced by `adapter.apply(pathway, config, key=...)` and only the
+    leaves `adapter.trainable` marks train.
+    """
+    if sel.adapter is None:
+        return model, trainable_spec(model, None if sel.names is None else list(sel.names))
+    names = list(sel.names) if sel.names is not None else list(model.pathways)
+    unknown = [n for n in names if n not in model.pathways]
+    if unknown:
+        raise ConfigError([Problem("train.trainable", f"{n!r} is not a pathway of this graph (pathways: {', '.join(model.pathways)})") for n in unknown])
+    adapted, problems = {}, []
+    for i, name in enumerate(names):
+        module = sel.adapter.apply(model.pathways[name], sel.config, key=jax.random.fold_in(jax.random.fold_in(key, 7), i))
+        marks = sel.adapter.trainable(module)
+        if not any(jax.tree.leaves(marks)):
+            if sel.names is not None:  # named explicitly: say so; otherwise the pathway simply stays as it is
+                problems.append(Problem("train.trainable", f"adapter {sel.adapter.type_name!r} finds nothing to adapt in pathway {name!r}: train its weights (no adapter) or name another pathway"))
+            continue
+        adapted[name] = (module, marks)
+    if problems:
+        raise ConfigError(problems)
+    if not adapted:
+        raise ConfigError([Problem("train.adapter", f"adapter {sel.adapter.type_name!r} finds nothing to adapt in any pathway ({', '.join(model.pathways)})")])
+    chosen = list(adapted)
+    model = eqx.tree_at(lambda m: [m.pathways[n] for n in chosen], model, [adapted[n][0] for n in chosen])
+    spec = jax.tree.map(lambda _: False, model)
+    return model, eqx.tree_at(lambda s: [s.pathways[n] for n in chosen], spec, [adapted[n][1] for n in chosen])
 
 
 def trainable_spec(model: Graph, names: list[str] | None, *, leaf_filter=eqx.is_inexact_array):

@@ -1,11 +1,13 @@
-"""Set up a training run from a config: graph, data, initial weights, freezing, optimizer."""
+"""A training run from a config: what stays fixed (`Run`), what training changes (`TrainState`),
+and the named steps that make them (build, load, adapt, shard, init, restore).
+
+`prepare` is those steps in order; each is a plain function that can be called and tested alone.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +18,17 @@ import numpy as np
 import pydantic
 
 from pathways._errors import ConfigError, Problem
-from pathways.config import LoadedConfig, LoRASpec, load_config, resolved_yaml
+from pathways.config import AdapterSpec, LoadedConfig, load_config, resolved_yaml
 from pathways.data import Batcher, open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
-from pathways.plugins import adapter_registry
 from pathways.train import _checkpoint as ckpt
 from pathways.train._optim import learning_rate, make_optimizer
-from pathways.train._partition import parameter_counts, trainable_spec
+from pathways.train._partition import Selection, parameter_counts, select
+from pathways.train._resume import check_tokenizer, config_changes, config_hash
 from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
+
+# --------------------------------------------------------------------------- the command line
 
 
 @dataclasses.dataclass
@@ -33,12 +37,10 @@ class Overrides:
 
     steps: int | None = None
     lr: float | None = None
-    trainable: list[str] | None = None
-    lora_rank: int | None = None
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    trainable: list[str] | None = None  # --pathway
+    adapter: str | None = None  # --adapter TYPE
+    adapter_config: dict[str, Any] = dataclasses.field(default_factory=dict)  # --adapter-config KEY=VALUE
+    lora_rank: int | None = None  # --lora-rank R: shorthand for --adapter lora --adapter-config rank=R
 
 
 def _override(model: pydantic.BaseModel, flag: str, **update):
@@ -47,6 +49,31 @@ def _override(model: pydantic.BaseModel, flag: str, **update):
         return type(model).model_validate({**model.model_dump(), **update})
     except pydantic.ValidationError as exc:
         raise ConfigError([Problem(flag, f"{e['msg']} (got {e['input']!r})") for e in exc.errors()]) from None
+
+
+def _adapter_override(current: AdapterSpec | None, o: Overrides) -> AdapterSpec | None:
+    """`train.adapter` as `--adapter`, `--adapter-config` and `--lora-rank` change it."""
+    kind = o.adapter
+    if o.lora_rank is not None:
+        if kind is not None and kind != "lora":
+            raise ConfigError([Problem("--lora-rank", f"sets the rank of a 'lora' adapter, but --adapter is {kind!r}: drop one of them")])
+        kind = "lora"
+    if kind is None and not o.adapter_config and o.lora_rank is None:
+        return current
+    if kind is None and current is None:
+        raise ConfigError([Problem("--adapter-config", "there is no adapter to configure: add --adapter TYPE (or train.adapter in the config)")])
+    kind = kind or current.type
+    config = dict(current.config) if current is not None and current.type == kind else {}
+    config.update(o.adapter_config)
+    if o.lora_rank is not None:
+        config["rank"] = o.lora_rank
+    spec = AdapterSpec(type=kind, config=config)
+    try:  # an unknown type or a bad value is named by its flag
+        Selection.from_config(None, spec, type_at=("--adapter",), config_at=("--adapter-config",))
+    except ConfigError as exc:
+        flag = {"--adapter-config.rank": "--lora-rank"} if o.lora_rank is not None else {}
+        raise ConfigError([dataclasses.replace(p, where=flag.get(p.where, p.where)) for p in exc.problems]) from None
+    return spec
 
 
 def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
@@ -69,70 +96,46 @@ def apply_overrides(loaded: LoadedConfig, o: Overrides) -> LoadedConfig:
                 problems.append(Problem("--pathway", f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
         if problems:
             raise ConfigError(problems)
-        if train.lora is not None and o.lora_rank is None and o.trainable != [train.lora.pathway]:
-            raise ConfigError([Problem("--pathway", f"{o.trainable} conflicts with train.lora.pathway {train.lora.pathway!r} in the config: "
-                                       f"add --lora-rank R to adapt {o.trainable[0]!r} instead, or --pathway {train.lora.pathway}")])
         train = train.model_copy(update={"trainable": o.trainable})
-    if o.lora_rank is not None:
-        names = train.trainable or []
-        if len(names) != 1:
-            raise ConfigError([Problem("--lora-rank", f"LoRA adapts exactly one pathway: give one --pathway (got {names or 'none'})")])
-        lora = _override(train.lora or LoRASpec(pathway=names[0]), "--lora-rank", rank=o.lora_rank, pathway=names[0])
-        train = train.model_copy(update={"lora": lora})
+    train = train.model_copy(update={"adapter": _adapter_override(train.adapter, o)})
     return dataclasses.replace(loaded, spec=spec.model_copy(update={"train": train}))
 
 
-# Settings a resumed run may change freely: they decide what is logged and kept, or how the same
-# computation is laid out over devices (a checkpoint saved on one mesh resumes on another), not what
-# is computed.
-BOOKKEEPING = frozenset({"train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_checkpoints"})
-LAYOUT = "mesh"
+# --------------------------------------------------------------------------- what changes, what does not
 
 
-def _changes(old: Any, new: Any, where: str = "") -> list[tuple[str, Any, Any]]:
-    """(dotted place, old, new) for every leaf that differs between two config trees."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for k in list(old) + [k for k in new if k not in old]:
-            out += _changes(old.get(k), new.get(k), f"{where}.{k}" if where else str(k))
-        return out
-    return [] if old == new else [(where, old, new)]
+class TrainState(eqx.Module):
+    """Everything training changes, as one pytree; the loop, checkpointing and resume take and return it.
 
-
-def config_changes(saved: dict[str, Any], now: dict[str, Any]) -> list[Problem]:
-    """What differs between the config a checkpoint was written with and the one resuming it.
-
-    Bookkeeping fields are free; `train.steps` too, except under a cosine schedule,
-    whose decay spans `train.steps` (the resumed steps would use other rates).
+    `trainable` is the differentiated half (None where frozen), `frozen` the rest;
+    `combine`d they are the model. `data_position` is the index of the next training
+    example; `rng` is the run's key (per-step randomness folds in `step`).
     """
-    cosine = (now.get("train") or {}).get("schedule", {}).get("kind", "cosine") == "cosine"
-    problems = []
-    for where, old, new in _changes(saved, now):
-        if where in BOOKKEEPING or where.split(".")[0] == LAYOUT or (where == "train.steps" and not cosine):
-            continue
-        why = " (the cosine schedule decays over train.steps)" if where == "train.steps" else ""
-        problems.append(Problem("--resume", f"{where} changed since the checkpoint: {old!r} -> {new!r}{why}"))
-    return problems
 
+    trainable: Graph
+    frozen: Graph
+    opt_state: Any
+    step: int
+    data_position: int
+    rng: jax.Array
 
-def _check_losses(graph: ResolvedGraph) -> list[Problem]:
-    problems = []
-    for i, loss in enumerate(graph.loaded.spec.train.losses):
-        if loss.logits not in graph.values or loss.logits.startswith("batch."):
-            problems.append(Problem(f"train.losses.{i}.logits", f"{loss.logits!r} is not an output of any pathway"))
-        if not loss.targets.startswith("batch.") or loss.targets not in graph.values:
-            problems.append(Problem(f"train.losses.{i}.targets", f"{loss.targets!r} is not a batch field (batch.FIELD)"))
-    return problems
+    @property
+    def model(self) -> Graph:
+        return eqx.combine(self.trainable, self.frozen)
+
+    def advanced(self, trainable, opt_state, examples: int) -> "TrainState":
+        """The state after one optimizer step that read `examples` examples."""
+        return dataclasses.replace(self, trainable=trainable, opt_state=opt_state, step=self.step + 1, data_position=self.data_position + examples)
 
 
 @dataclasses.dataclass
 class Run:
-    """Everything a training loop needs, built from a config (and optionally a checkpoint)."""
+    """What a training loop needs and never changes: config, graph, selection, data, optimizer, jitted steps."""
 
     loaded: LoadedConfig
     graph: ResolvedGraph
-    model: Graph  # full model (LoRA-wrapped where configured)
-    spec: Any  # trainable filter tree
+    selection: Selection
+    filter: Any  # the static filter tree: True on the leaves that train
     batcher: Batcher
     eval_batcher: Batcher | None
     optimizer: Any
@@ -142,34 +145,36 @@ class Run:
     notes: list[str]
     base_checkpoint: str | None  # absolute path of the checkpoint the run started from
     mesh: Any = None  # jax.sharding.Mesh when the config has a `mesh` section
-    base_sha256: str | None = None  # of the base's weights, so a LoRA checkpoint finds exactly its base
+    base_sha256: str | None = None  # of the base's weights, so an adapter checkpoint finds exactly its base
 
     @property
     def train(self):
         return self.loaded.spec.train
 
-    def counts(self) -> dict[str, tuple[int, int]]:
+    def counts(self, state: TrainState) -> dict[str, tuple[int, int]]:
         """(trainable, frozen) parameters per pathway, in execution order."""
-        counts = parameter_counts(self.model, self.spec)
+        counts = parameter_counts(state.model, self.filter)
         return {name: counts[name] for name in self.graph.nodes}
 
-    def saved_params(self, trainable) -> dict[str, np.ndarray]:
-        """What a checkpoint stores: the whole model, or only the adapters of a LoRA run."""
-        if self.train.lora is None:
-            return ckpt.model_params(eqx.combine(trainable, eqx.partition(self.model, self.spec)[1]))
-        return ckpt.flatten(trainable.pathways)
+    def saved_params(self, state: TrainState) -> dict[str, np.ndarray]:
+        """What a checkpoint stores: the whole model, or only the adapters of an adapter run."""
+        if self.selection.adapter is None:
+            return ckpt.model_params(state.model)
+        return ckpt.flatten(state.trainable.pathways)
 
-    def state(self, step: int) -> CheckpointState:
+    def checkpoint_state(self, state: TrainState) -> CheckpointState:
+        trained = tuple(sorted(n for n, (t, _) in self.counts(state).items() if t))
+        adapter = self.selection.adapter_record
         return CheckpointState(
-            step=step,
+            step=state.step,
             seed=self.train.seed,
-            data_position=step * self.train.grad_accum,
-            trainable=tuple(sorted(n for n, (t, _) in self.counts().items() if t)),
+            data_position=state.data_position,
+            trainable=trained,
             config_sha256=config_hash(self.config(in_checkpoint=True)),
             tokenizer=self.graph.tokenizer.identity if self.graph.tokenizer else None,
             base_checkpoint=self.base_checkpoint,
             base_sha256=self.base_sha256,
-            lora=self.train.lora.model_dump() if self.train.lora else None,
+            adapter=None if adapter is None else {**adapter, "pathways": list(trained)},
         )
 
     def config(self, *, in_checkpoint: bool) -> dict[str, Any]:
@@ -180,13 +185,13 @@ class Run:
         tok = self.graph.tokenizer
         return {"tokenizer.model": tok.path.read_bytes()} if getattr(tok, "path", None) else {}
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
-        """Training batch of optimizer step `step`; `[grad_accum, B, ...]` when accumulating."""
+    def batch(self, position: int) -> dict[str, np.ndarray]:
+        """The training batch that starts at example batch `position`; `[grad_accum, B, ...]` when accumulating."""
         k = self.train.grad_accum
         if k == 1:
-            batch = self.batcher.batch_at(step)
+            batch = self.batcher.batch_at(position)
         else:
-            micro = [self.batcher.batch_at(step * k + i) for i in range(k)]
+            micro = [self.batcher.batch_at(position + i) for i in range(k)]
             batch = {name: np.stack([m[name] for m in micro]) for name in micro[0]}
         return self.place(batch, leading=int(k > 1))
 
@@ -207,30 +212,90 @@ def run_config(loaded: LoadedConfig, tokenizer, *, in_checkpoint: bool) -> dict[
     return config
 
 
-def check_tokenizer(c: ckpt.Checkpoint, tokenizer) -> None:
-    """A checkpoint's embeddings only make sense with the tokenizer it was trained with."""
-    saved = c.state.tokenizer
-    now = tokenizer.identity if tokenizer is not None else None
-    if saved and now and saved != now:
-        raise ckpt.CheckpointError(
-            [Problem("tokenizer", f"the checkpoint was trained with tokenizer {_describe(saved)}, the config names {_describe(now)}", str(c.path))]
-        )
+# --------------------------------------------------------------------------- the named steps
 
 
-def _describe(identity: dict) -> str:
-    if identity.get("type") == "sentencepiece":
-        return f"{identity.get('file')} (sentencepiece, vocab {identity['vocab_size']}, sha256 {identity['sha256'][:12]})"
-    return f"{identity.get('type')} (vocab {identity.get('vocab_size')})"
+def _check_losses(graph: ResolvedGraph) -> list[Problem]:
+    problems = []
+    for i, loss in enumerate(graph.loaded.spec.train.losses):
+        if loss.logits not in graph.values or loss.logits.startswith("batch."):
+            problems.append(Problem(f"train.losses.{i}.logits", f"{loss.logits!r} is not an output of any pathway"))
+        if not loss.targets.startswith("batch.") or loss.targets not in graph.values:
+            problems.append(Problem(f"train.losses.{i}.targets", f"{loss.targets!r} is not a batch field (batch.FIELD)"))
+    return problems
 
 
-def load_model_from_checkpoint(model: Graph, checkpoint: str | Path, trainable: set[str], tokenizer=None) -> tuple[Graph, list[str], str]:
-    """Load a checkpoint's weights into `model` (a LoRA checkpoint brings its base and merges nothing)."""
-    c = ckpt.load(checkpoint)
+def open_data(loaded: LoadedConfig, graph: ResolvedGraph) -> tuple[Batcher, Batcher | None]:
+    """The training batcher and the held-out one (None without `data.eval_config`)."""
+    spec = loaded.spec
+
+    def batcher_for(config: dict, place: str) -> Batcher:
+        try:
+            dataset = open_dataset(spec.data.dataset, config, where=("data.dataset", place))
+            return Batcher(dataset, graph.batch, spec.data.fields, graph.tokenizer, seed=spec.train.seed)
+        except ConfigError as exc:  # point into the YAML file
+            raise ConfigError(loaded.locate(exc.problems)) from None
+
+    evaluation = None if spec.data.eval_config is None else batcher_for(spec.data.eval_config, "data.eval_config")
+    return batcher_for(spec.data.config, "data.config"), evaluation
+
+
+def load_weights(model: Graph, source: ckpt.Checkpoint, *, fresh_ok: set[str], tokenizer=None) -> tuple[Graph, list[str]]:
+    """`model` with a checkpoint's whole weights; pathways in `fresh_ok` may be missing from it (they train from scratch)."""
+    check_tokenizer(source, tokenizer)
+    if source.state.adapter:
+        raise ConfigError([Problem("--from", f"{source.path} holds adapters only: merge it first (`pathways lora-merge {source.path} --out DIR`)")])
+    return ckpt.load_into(model, source.params, fresh_ok)
+
+
+def shard(tree, mesh, rules) -> Any:
+    """`tree` placed on the mesh by the partition rules (unchanged without a mesh): the one sharding expression."""
+    if mesh is None:
+        return tree
+    from pathways.parallel import place, shardings
+
+    return place(tree, shardings(tree, mesh, [(r.match, r.spec) for r in rules]))
+
+
+def init_state(model: Graph, filter_spec, optimizer, *, seed: int, mesh=None, rules=()) -> TrainState:
+    """The state at step 0: the model split by `filter_spec`, fresh optimizer state for the trainable half."""
+    trainable, frozen = eqx.partition(model, filter_spec)
+    # Under jit the moments take the shardings of the parameters they track; placed here, they start that way.
+    opt_state = shard(optimizer.init(eqx.filter(trainable, eqx.is_inexact_array)), mesh, rules)
+    return TrainState(trainable, frozen, opt_state, 0, 0, jax.random.key(seed))
+
+
+def check_resumable(c: ckpt.Checkpoint, loaded: LoadedConfig, tokenizer, trained: set[str], *, allow_config_change: bool) -> list[str]:
+    """Refuse to resume from a checkpoint that trained other pathways than `trained`, or was written with another
+    tokenizer or config; notes for the config changes `allow_config_change` lets through."""
     check_tokenizer(c, tokenizer)
-    if c.state.lora:
-        raise ConfigError([Problem("--from", f"{c.path} holds LoRA adapters only: merge it first (`pathways lora-merge {c.path} --out DIR`)")])
-    model, notes = ckpt.load_into(model, c.params, trainable)
-    return model, notes, str(c.path.resolve())
+    saved = set(c.state.trainable)
+    if saved != trained:
+        raise ckpt.CheckpointError(
+            [Problem("--resume", f"the run trained {sorted(saved)} but this command trains {sorted(trained)}: resume with the same --pathway selection", str(c.path))]
+        )
+    changed = config_changes(c.config, run_config(loaded, tokenizer, in_checkpoint=True))
+    if changed and not allow_config_change:
+        hint = Problem("--allow-config-change", "pass it to resume with the new values anyway (the run will no longer equal an uninterrupted one)")
+        raise ckpt.CheckpointError([dataclasses.replace(p, file=str(c.path)) for p in changed] + [hint])
+    return [f"resuming with a changed config: {p.message}" for p in changed]
+
+
+def restore(state: TrainState, c: ckpt.Checkpoint, *, adapter: bool, grad_accum: int, mesh=None, rules=()) -> TrainState:
+    """`state` continued from checkpoint `c`: its step, data position, optimizer state and (adapter runs) adapters.
+
+    A whole-model run's weights were loaded before (`load_weights`); an adapter run's
+    checkpoint holds only the adapters, which go into the trainable half here.
+    """
+    trainable = state.trainable
+    if adapter:
+        pathways = ckpt.unflatten(trainable.pathways, c.params, source=str(c.path / "model.safetensors"))
+        trainable = eqx.tree_at(lambda t: t.pathways, trainable, shard(pathways, mesh, rules))
+    opt_state = state.opt_state
+    if jax.tree.leaves(eqx.filter(opt_state, eqx.is_array)):  # without it a resumed run would not continue exactly
+        opt_state = shard(ckpt.unflatten(opt_state, c.optimizer_state(), source=str(c.path / "optimizer.safetensors")), mesh, rules)
+    position = c.state.data_position if c.state.data_position is not None else c.state.step * grad_accum
+    return dataclasses.replace(state, trainable=trainable, opt_state=opt_state, step=c.state.step, data_position=position)
 
 
 def prepare(
@@ -241,108 +306,64 @@ def prepare(
     resume_from: Path | None = None,
     allow_config_change: bool = False,
     check_memory: bool = True,
-) -> tuple[Run, Any, Any, int]:
-    """Build the run; returns it with the initial trainable half, optimizer state and start step.
+) -> tuple[Run, TrainState]:
+    """The run and its state to start from: built, loaded, adapted, sharded, initialised and (with `resume_from`) restored.
 
     Resuming with a config that changed in anything but bookkeeping is refused
     (one problem per changed field) unless `allow_config_change`, which notes them.
     """
     loaded = apply_overrides(load_config(config_path), overrides)
-    spec = loaded.spec
+    spec, train = loaded.spec, loaded.spec.train
     graph = resolve(loaded)
     problems = _check_losses(graph)
     if problems:
         raise ConfigError(loaded.locate(problems))
-    graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in spec.train.losses)))
-    tokenizer = graph.tokenizer
-    def batcher_for(config: dict, place: str) -> Batcher:
-        try:
-            dataset = open_dataset(spec.data.dataset, config, where=("data.dataset", place))
-            return Batcher(dataset, graph.batch, spec.data.fields, tokenizer, seed=spec.train.seed)
-        except ConfigError as exc:  # point into the YAML file
-            raise ConfigError(loaded.locate(exc.problems)) from None
-
-    batcher = batcher_for(spec.data.config, "data.config")
-    eval_batcher = None if spec.data.eval_config is None else batcher_for(spec.data.eval_config, "data.eval_config")
-
-    train = spec.train
+    try:
+        sel = Selection.from_config(train.trainable, train.adapter)
+    except ConfigError as exc:
+        raise ConfigError(loaded.locate(exc.problems)) from None
+    graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in train.losses)))
+    batcher, eval_batcher = open_data(loaded, graph)
     if check_memory:  # before anything is allocated
         from pathways.plan import preflight
 
-        preflight(graph, "train", trainable=set() if train.lora else (set(train.trainable) if train.trainable else None), mesh_axes=spec.mesh.axes if spec.mesh else None)
+        trained = set() if sel.adapter else (set(sel.names) if sel.names else None)
+        preflight(graph, "train", trainable=trained, mesh_axes=spec.mesh.axes if spec.mesh else None)
+
     key = jax.random.key(train.seed)
-    model = build(graph, key)
+    model = build(graph, key)  # build
     notes: list[str] = []
-    trainable_names = set(train.trainable or model.pathways)
-    base = base_sha256 = resumed = None
-    if resume_from is not None:
-        resumed = ckpt.load(resume_from)
-        base, base_sha256 = resumed.state.base_checkpoint, resumed.state.base_sha256
-        init_from = str(ckpt.base_of(resumed)) if train.lora else None  # checks the base's hash
-    if init_from is not None:
-        model, notes, base = load_model_from_checkpoint(model, init_from, set() if train.lora else trainable_names, graph.tokenizer)
-        base_sha256 = base_sha256 or ckpt.content_hash(base)
+    resumed = ckpt.load(resume_from) if resume_from is not None else None
+    base, base_sha256 = (resumed.state.base_checkpoint, resumed.state.base_sha256) if resumed else (None, None)
+    if resumed is not None and sel.adapter:  # load: an adapter run resumes on the base it adapts
+        model, _ = load_weights(model, ckpt.load(ckpt.base_of(resumed)), fresh_ok=set(), tokenizer=graph.tokenizer)
+    elif init_from is not None and resumed is None:
+        source = ckpt.load(init_from)
+        fresh_ok = set() if sel.adapter else set(sel.names or model.pathways)
+        model, loaded_notes = load_weights(model, source, fresh_ok=fresh_ok, tokenizer=graph.tokenizer)
+        notes += loaded_notes
+        base, base_sha256 = str(source.path.resolve()), ckpt.content_hash(source.path)
+    model, filter_spec = select(model, sel, key=key)  # adapt
+    if resumed is not None:  # checked before its weights are read, so that a changed config is named as such
+        trained = {n for n, (t, _) in parameter_counts(model, filter_spec).items() if t}
+        notes += check_resumable(resumed, loaded, graph.tokenizer, trained, allow_config_change=allow_config_change)
+        if not sel.adapter:  # a whole-model run's weights all come from the checkpoint
+            model, _ = load_weights(model, resumed, fresh_ok=set())
 
-    if train.lora is not None:
-        if train.lora.pathway not in model.pathways:
-            raise ConfigError([Problem("train.lora.pathway", f"{train.lora.pathway!r} is not a pathway (pathways: {', '.join(model.pathways)})")])
-        lora = adapter_registry().get("lora").cls
-        name = train.lora.pathway
-        adapted = lora.apply(model.pathways[name], rank=train.lora.rank, alpha=train.lora.alpha, key=jax.random.fold_in(key, 7))
-        model = eqx.tree_at(lambda m: m.pathways[name], model, adapted)
-        fspec = jax.tree.map(lambda _: False, model)
-        fspec = eqx.tree_at(lambda s: s.pathways[name], fspec, lora.trainable(adapted))
-    else:
-        fspec = trainable_spec(model, train.trainable)
-
-    mesh = None
+    mesh, rules = None, spec.mesh.rules if spec.mesh else []
     if spec.mesh is not None:
-        from pathways.parallel import make_mesh, place, shardings
+        from pathways.parallel import make_mesh
 
         mesh = make_mesh(spec.mesh.axes)
-        model = place(model, shardings(model, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
+    model = shard(model, mesh, rules)  # shard
     optimizer = make_optimizer(train)
-    trainable, frozen = eqx.partition(model, fspec)
-    # Under jit the moments take the shardings of the parameters they track.
-    opt_state = optimizer.init(eqx.filter(trainable, eqx.is_inexact_array))
-    if mesh is not None:  # moments sharded like their parameters, step counts replicated
-        opt_state = place(opt_state, shardings(opt_state, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
-    start = 0
-    if resumed is not None:
-        c = resumed
-        check_tokenizer(c, graph.tokenizer)
-        saved = set(c.state.trainable)
-        now = {n for n, (t, _) in parameter_counts(model, fspec).items() if t}
-        if saved != now:
-            raise ckpt.CheckpointError(
-                [Problem("--resume", f"the run trained {sorted(saved)} but this command trains {sorted(now)}: resume with the same --pathway selection", str(c.path))]
-            )
-        changed = config_changes(c.config, run_config(loaded, graph.tokenizer, in_checkpoint=True))
-        if changed and not allow_config_change:
-            hint = Problem("--allow-config-change", "pass it to resume with the new values anyway (the run will no longer equal an uninterrupted one)")
-            raise ckpt.CheckpointError([dataclasses.replace(p, file=str(c.path)) for p in changed] + [hint])
-        notes += [f"resuming with a changed config: {p.message}" for p in changed]
-        if train.lora is None:
-            model, _ = ckpt.load_into(model, c.params, set())
-            if mesh is not None:
-                model = place(model, shardings(model, mesh, [(r.match, r.spec) for r in spec.mesh.rules]))
-            trainable, frozen = eqx.partition(model, fspec)
-        else:
-            adapters = ckpt.unflatten(trainable.pathways, c.params, source=str(c.path / "model.safetensors"))
-            trainable = eqx.tree_at(lambda t: t.pathways, trainable, adapters)
-        if jax.tree.leaves(eqx.filter(opt_state, eqx.is_array)):  # without it a resumed run would not continue exactly
-            restored = ckpt.unflatten(opt_state, c.optimizer_state(), source=str(c.path / "optimizer.safetensors"))
-            if mesh is not None:  # back onto the devices, sharded like before
-                from pathways.parallel import place
-
-                restored = place(restored, jax.tree.map(lambda x: x.sharding, eqx.filter(opt_state, eqx.is_array)))
-            opt_state = restored
-        start = c.state.step
-        model = eqx.combine(trainable, frozen)
+    state = init_state(model, filter_spec, optimizer, seed=train.seed, mesh=mesh, rules=rules)  # init
 
     compute = jnp.bfloat16 if train.compute_dtype == "bfloat16" else jnp.float32
     loss_fn = make_loss_fn(train.losses, compute)
     step_fn = make_train_step(loss_fn, optimizer, grad_accum=train.grad_accum)
     eval_fn = eqx.filter_jit(lambda trainable, frozen, batch: loss_fn(trainable, frozen, batch)[0])
-    run = Run(loaded, graph, model, fspec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base, mesh, base_sha256)
-    return run, trainable, opt_state, start
+    run = Run(loaded, graph, sel, filter_spec, batcher, eval_batcher, optimizer, step_fn, eval_fn, learning_rate(train), notes, base, mesh, base_sha256)
+    if resumed is not None:  # restore
+        state = restore(state, resumed, adapter=sel.adapter is not None, grad_accum=train.grad_accum, mesh=mesh, rules=rules)
+    return run, state

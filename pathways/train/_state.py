@@ -17,8 +17,9 @@ class CheckpointState:
         trainable: pathways whose weights (or adapters) this run trained.
         config_sha256: hash of the config the checkpoint was written with.
         tokenizer: the tokenizer's identity (type, vocabulary size, hash), or None.
-        base_checkpoint, base_sha256: the checkpoint a LoRA run adapts, and its content hash.
-        lora: the LoRA settings (`pathway`, `rank`, `alpha`) of an adapter-only checkpoint.
+        base_checkpoint, base_sha256: the checkpoint an adapter run adapts, and its content hash.
+        adapter: of an adapter-only checkpoint: `{"type", "config", "pathways"}` (the adapter, its
+            settings and the pathways it wraps); None when the checkpoint holds whole weights.
         optimizer_state: whether `optimizer.safetensors` was written.
         imported_from, merged_from: where an imported or LoRA-merged checkpoint came from.
     """
@@ -31,7 +32,7 @@ class CheckpointState:
     tokenizer: dict[str, Any] | None = None
     base_checkpoint: str | None = None
     base_sha256: str | None = None
-    lora: dict[str, Any] | None = None
+    adapter: dict[str, Any] | None = None
     optimizer_state: bool = False
     imported_from: dict[str, Any] | None = None
     merged_from: str | None = None
@@ -45,4 +46,7 @@ class CheckpointState:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["trainable"] = tuple(values.get("trainable") or ())
+        lora = data.get("lora")
+        if isinstance(lora, dict) and not values.get("adapter"):  # written before adapters were chosen by type
+            values["adapter"] = {"type": "lora", "config": {"rank": lora["rank"], "alpha": lora["alpha"]}, "pathways": [lora["pathway"]]}
         return cls(**values)

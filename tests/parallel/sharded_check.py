@@ -89,7 +89,8 @@ def actual_layout(run: Path) -> str:
     from pathways.graph import param_key as _key
     from pathways.train import Overrides, prepare
 
-    r, trainable, opt_state, _ = prepare(tmp / "fsdp.yaml", Overrides(steps=1))
+    _, state = prepare(tmp / "fsdp.yaml", Overrides(steps=1))
+    trainable, opt_state = state.trainable, state.opt_state
     moments = {_key(p): x for p, x in jax.tree_util.tree_flatten_with_path(opt_state)[0]}
     mu = next(x for k, x in moments.items() if k.endswith("mu.pathways.decoder.blocks.layers.attn.q_proj.weight"))
     return [list(trainable.pathways["decoder"].blocks.layers.attn.q_proj.weight.sharding.spec), list(mu.sharding.spec)]

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pathways.adapters import Adapter, check_adapter
 from pathways.components import Component, check_component, check_contract
 from pathways.curate import Filter, check_filter
 from pathways.data import Dataset
@@ -31,7 +32,7 @@ REGISTRY = {
     "datasets": ("dataset", Dataset, lambda cls: None),
     "tasks": ("task", Task, check_task),
     "filters": ("filter", Filter, check_filter),
-    "adapters": ("adapter", object, lambda cls: None),
+    "adapters": ("adapter", Adapter, check_adapter),
 }
 
 
@@ -99,7 +100,8 @@ def test_adapters_guide():
     module = {"proj": Linear(6, 4, use_bias=True, key=jax.random.key(0))}
     module = eqx.tree_at(lambda m: m["proj"].bias, module, jnp.array([0.5, -1.0, 2.0, 0.25]))  # merge must scale it too
     x = jax.random.normal(jax.random.key(1), (3, 6))
-    adapted = cls.apply(module, rank=0, alpha=0.0, key=jax.random.key(2))
+    adapted = cls.apply(module, cls.Config(), key=jax.random.key(2))
+    assert cls.apply(module, cls.Config(min_features=5), key=jax.random.key(2)) == module  # 4 outputs: nothing to adapt
     np.testing.assert_allclose(adapted["proj"](x), module["proj"](x))  # identical at initialisation
     spec = cls.trainable(adapted)
     assert sum(jax.tree.leaves(spec)) == 1 and eqx.filter(adapted, spec)["proj"].gain.shape == (4,)  # only the gain trains

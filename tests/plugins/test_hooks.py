@@ -108,7 +108,7 @@ def test_hook_pathways_register_adapters():
     entry = adapter_registry().get("lora")
     assert entry.plugin == "pathways.adapters.lora"
     lin = Linear(4, 3, key=jax.random.key(0))
-    adapted = entry.cls.apply(lin, rank=2, alpha=4.0, key=jax.random.key(1))
+    adapted = entry.cls.apply(lin, entry.cls.Config(rank=2, alpha=4.0), key=jax.random.key(1))
     x = jax.numpy.ones((5, 4))
     # B starts at zero: the adapted layer computes what the base did; merging gives a plain Linear back.
     assert (adapted(x) == lin(x)).all()

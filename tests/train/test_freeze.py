@@ -48,9 +48,10 @@ def test_finetune_changes_only_the_named_pathways(capsys, tmp_path, base_run, tr
 
 def test_optimizer_state_and_decay_reach_trainable_leaves_only(tmp_path, base_run):
     config = write_config(tmp_path)
-    run, trainable, opt_state, start = prepare(config, Overrides(trainable=["image"]), init_from=str(base_run))
-    assert start == 0
-    counts = run.counts()
+    run, state = prepare(config, Overrides(trainable=["image"]), init_from=str(base_run))
+    assert state.step == 0
+    trainable, opt_state = state.trainable, state.opt_state
+    counts = run.counts(state)
     n_trainable = sum(t for t, _ in counts.values())
     assert n_trainable == counts["image"][0] > 0
     assert n_trainable == count_params(eqx.filter(trainable, eqx.is_inexact_array))
@@ -61,8 +62,8 @@ def test_optimizer_state_and_decay_reach_trainable_leaves_only(tmp_path, base_ru
 
     # Decoupled weight decay moves every decayed matrix on every step with lr > 0, gradient or not.
     assert run.train.optimizer.lr > 0 and run.train.optimizer.weight_decay > 0
-    result = fit(run, trainable, opt_state, 0, tmp_path / "run", progress=False)
-    after = flatten(eqx.combine(result.trainable, eqx.partition(run.model, run.spec)[1]).pathways)
+    result = fit(run, state, tmp_path / "run", progress=False)
+    after = flatten(result.state.model.pathways)
     before = load(base_run).params
     assert same(before, after, "text.") and same(before, after, "decoder.")
     assert changed(before, after, "image.")

@@ -12,11 +12,12 @@ from safetensors.numpy import load_file
 from trainkit import cli, write_config
 
 import pathways
+from pathways._errors import ConfigDeprecationWarning
 from pathways.config import load_config
 from pathways.graph import build, random_batch, resolve
 from pathways.train import list_checkpoints, load, load_into
 from pathways.train._checkpoint import model_params
-from pathways.train._load import load_lora_model
+from pathways.train._load import load_adapted_model
 
 LORA_TRAIN = {"optimizer": {"lr": 0.05, "weight_decay": 0.0}}  # a large lr, so that the adapters move visibly in 4 steps
 
@@ -41,11 +42,11 @@ def test_lora_trains_and_saves_only_adapters(lora_run, base_run):
     opt_leaves = [k for k in load_file(str(newest / "optimizer.safetensors")) if ".pathways." in k]
     assert opt_leaves and all(k.endswith((".lora_a", ".lora_b")) for k in opt_leaves)
     state = json.loads((newest / "state.json").read_text())
-    assert state["lora"] == {"pathway": "decoder", "rank": 4, "alpha": 16.0}
+    assert state["adapter"] == {"type": "lora", "config": {"rank": 4, "alpha": 16.0}, "pathways": ["decoder"]}
     assert state["base_checkpoint"] == str(list_checkpoints(base_run / "checkpoints")[-1])
 
     # The adapted model is the untouched base plus the adapters.
-    model, _, _ = load_lora_model(lora_run)
+    model, _, _ = load_adapted_model(lora_run)
     flat = model_params(model)
     base = load(base_run).params
     for k, v in base.items():
@@ -56,7 +57,7 @@ def test_lora_trains_and_saves_only_adapters(lora_run, base_run):
 def test_lora_checkpoint_cannot_seed_a_finetune_unmerged(capsys, tmp_path, lora_run):
     code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "image", "--from", lora_run, "--out", tmp_path / "ft")
     assert code == 2
-    assert "holds LoRA adapters only: merge it first" in err
+    assert "holds adapters only: merge it first" in err
 
 
 def test_lora_merge_gives_the_same_logits(capsys, tmp_path, lora_run, base_run):
@@ -64,9 +65,9 @@ def test_lora_merge_gives_the_same_logits(capsys, tmp_path, lora_run, base_run):
     assert code == 0, err
     merged = load(tmp_path / "merged")
     assert not any("lora" in k for k in merged.params)
-    assert merged.state.lora is None
+    assert merged.state.adapter is None
 
-    adapted, _, _ = load_lora_model(lora_run)
+    adapted, _, _ = load_adapted_model(lora_run)
     graph = resolve(load_config(tmp_path / "merged" / "config.yaml"))
     plain, notes = load_into(build(graph, jax.random.key(3)), merged.params, set())
     assert notes == []
@@ -96,13 +97,14 @@ def test_lora_resume_continues_exactly(capsys, tmp_path, lora_run, base_run):
 
 def test_pathways_load_gives_the_adapted_model(lora_run):
     model = pathways.load(lora_run)
-    adapted, _, _ = load_lora_model(lora_run)
+    adapted, _, _ = load_adapted_model(lora_run)
     assert eqx.tree_equal(eqx.filter(model.pathways, eqx.is_array), eqx.filter(adapted.pathways, eqx.is_array))
     assert any("lora_b" in k for k in model_params(model))
 
 
+@pytest.mark.filterwarnings("always::pathways._errors.ConfigDeprecationWarning")
 def test_what_trains_is_said_once(capsys, tmp_path, base_run):
-    """`train.trainable` beside `train.lora` used to be accepted and silently ignored; now a conflict is one line naming both."""
+    """`train.trainable` says which pathways train, `train.adapter` how; the old `train.lora` still loads, with one warning line."""
     text = write_config(tmp_path).read_text()
     both = tmp_path / "both.yaml"
     both.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [image]\n  lora: {pathway: decoder, rank: 4}\n"))
@@ -111,13 +113,25 @@ def test_what_trains_is_said_once(capsys, tmp_path, base_run):
         "train: train.trainable ['image'] conflicts with train.lora.pathway 'decoder': with LoRA only the adapters on "
         "train.lora.pathway train; drop train.trainable (or make it [decoder])"
     )
-    lora_only = tmp_path / "lora.yaml"
-    lora_only.write_text(text.replace("  steps: 4\n", "  steps: 4\n  lora: {pathway: decoder, rank: 4}\n"))
-    code, _, err = cli(capsys, "finetune", lora_only, "--pathway", "image", "--from", base_run, "--out", tmp_path / "ft")
-    assert code == 2 and err.strip() == (
-        "error: --pathway: ['image'] conflicts with train.lora.pathway 'decoder' in the config: add --lora-rank R to adapt 'image' instead, or --pathway decoder"
+    two_adapters = tmp_path / "two.yaml"
+    two_adapters.write_text(text.replace("  steps: 4\n", "  steps: 4\n  adapter: {type: lora}\n  lora: {pathway: decoder, rank: 4}\n"))
+    code, _, err = cli(capsys, "validate", two_adapters)
+    assert code == 2 and err.strip().endswith("train: train.lora conflicts with train.adapter 'lora': give one (train.lora is deprecated; keep train.adapter)")
+    code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "decoder", "--adapter", "ia3", "--lora-rank", 4, "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2 and err.strip() == "error: --lora-rank: sets the rank of a 'lora' adapter, but --adapter is 'ia3': drop one of them"
+    code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "decoder", "--adapter", "loar", "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2 and err.strip().startswith("error: --adapter: unknown adapter type 'loar'; did you mean 'lora'?")
+    code, _, err = cli(capsys, "finetune", write_config(tmp_path), "--pathway", "decoder", "--lora-rank", 4, "--adapter-config", "rnak=2", "--from", base_run, "--out", tmp_path / "ft")
+    assert code == 2 and err.strip().startswith("error: --adapter-config.rnak: unknown field 'rnak'; did you mean 'rank'?")
+
+    old = tmp_path / "old.yaml"  # the spelling before adapters were chosen by type: still loads, said once
+    old.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [decoder]\n  lora: {pathway: decoder, rank: 4}\n"))
+    code, _, err = cli(capsys, "validate", old)
+    line = next(i for i, l in enumerate(old.read_text().splitlines(), 1) if l.strip().startswith("lora:"))
+    assert code == 0 and err.strip() == (
+        f"warning: {old}:{line}:3: train.lora: is deprecated: write train.trainable: [decoder] with train.adapter: {{type: lora, config: {{rank: 4, alpha: 16.0}}}}"
     )
-    repeated = tmp_path / "repeated.yaml"  # saying the same thing twice is allowed (`--pathway` writes both)
-    repeated.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [decoder]\n  lora: {pathway: decoder, rank: 4}\n"))
-    assert cli(capsys, "validate", repeated)[0] == 0
+    with pytest.warns(ConfigDeprecationWarning, match="train.lora: is deprecated"):
+        spec = load_config(old).spec.train
+    assert spec.trainable == ["decoder"] and spec.adapter.type == "lora" and spec.adapter.config == {"rank": 4, "alpha": 16.0} and spec.lora is None
     assert not (tmp_path / "ft").exists()

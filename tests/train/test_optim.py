@@ -42,7 +42,7 @@ def test_decay_mask_matrices_only():
         "fusion": LateFusion(LateFusion.Config(width=32, heads=2, head_dim=16), key=key),  # scalar gates
         "image": ViTEncoder(ViTEncoder.Config(image_size=[8, 8], patch=4, width=32, depth=1, heads=2, mlp_dim=64, out_dim=32), key=key),
     }
-    tree["lora"] = LoRA.apply(tree["decoder"], rank=2, alpha=4.0, key=key)
+    tree["lora"] = LoRA.apply(tree["decoder"], LoRA.Config(rank=2, alpha=4.0), key=key)
     mask = mask_by_name(tree)
     decayed = sorted(k for k, v in mask.items() if v)
     kept = sorted(k for k, v in mask.items() if not v)
@@ -112,8 +112,8 @@ def test_grad_accum_averages_micro_batch_gradients(text_lm):
 
 def test_run_feeds_consecutive_micro_batches(tmp_path):
     config = write_config(tmp_path, "text_lm.yaml", base=TINY_TEXT_LM, grad_accum=2)
-    run, *_ = prepare(config)
-    batch = run.batch(1)
+    run, _ = prepare(config)
+    batch = run.batch(2)  # step 1 starts at micro-batch 2 (data position = step * grad_accum)
     assert batch["tokens"].shape == (2, 8, 24)
     for i in range(2):
         np.testing.assert_array_equal(batch["tokens"][i], run.batcher.batch_at(2 + i)["tokens"])
@@ -130,13 +130,13 @@ def test_bfloat16_compute_keeps_float32_master_weights(tmp_path, text_lm):
     assert str(jaxpr.jaxpr.outvars[0].aval.dtype) == "float32"  # the loss is reduced in f32
 
     config = write_config(tmp_path, "bf16.yaml", base=TINY_TEXT_LM, compute_dtype="bfloat16")
-    run, trainable, opt_state, start = prepare(config)
-    result = fit(run, trainable, opt_state, start, tmp_path / "run", progress=False)
+    run, state = prepare(config)
+    result = fit(run, state, tmp_path / "run", progress=False)
     assert math.isfinite(result.first_loss) and math.isfinite(result.last_loss)
     assert result.last_loss < result.first_loss
-    dtypes = {x.dtype for x in jax.tree.leaves(eqx.filter(result.trainable, eqx.is_inexact_array))}
+    dtypes = {x.dtype for x in jax.tree.leaves(eqx.filter(result.state.trainable, eqx.is_inexact_array))}
     assert dtypes == {jnp.dtype(jnp.float32)}
-    assert {x.dtype for x in jax.tree.leaves(result.opt_state) if jnp.issubdtype(x.dtype, jnp.floating)} == {jnp.dtype(jnp.float32)}
+    assert {x.dtype for x in jax.tree.leaves(result.state.opt_state) if jnp.issubdtype(x.dtype, jnp.floating)} == {jnp.dtype(jnp.float32)}
 
 
 def test_train_step_leaves_frozen_half_and_batch_usable():
