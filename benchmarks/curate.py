@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     args = parser.parse_args()
 
-    from pathways.curate import curate
+    from pathways.curate import curate_files
 
     results: dict = {"machine_before": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv])}
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,7 +164,7 @@ def main() -> None:
             for w in args.workers if r % 2 == 0 else args.workers[::-1]:
                 out = tmp / f"out{w}.jsonl"
                 start = time.perf_counter()
-                report = curate(corpus, out, workers=w)
+                report = curate_files(corpus, out, workers=w)
                 timings[w].append(time.perf_counter() - start)
                 cpu[w].append(report["timing"]["cpu_seconds_main"] + report["timing"]["cpu_seconds_workers"])
                 if w == 2:

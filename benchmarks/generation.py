@@ -55,7 +55,7 @@ def main() -> None:
         prompts = [f"Prompt number {i}: the example decoder continues this text." for i in range(batch)]
         tokens, lengths = gen.encode(prompts, new)
         b = gen.batch(tokens)
-        kw = dict(plan=gen.plan, max_new=new, eos_id=-1, pad_id=0)  # eos -1: always decode all tokens
+        kw = dict(route=gen.route, max_new=new, eos_id=-1, pad_id=0)  # eos -1: always decode all tokens
         cached = lambda: generate_cached(gen.model, b, jnp.asarray(lengths), jax.random.key(0), sampling=Sampling(), **kw)  # noqa: E731
         full = lambda: generate_uncached(gen.model, b, jnp.asarray(lengths), **kw)  # noqa: E731
         same = bool(np.array_equal(np.asarray(cached()), np.asarray(full())))  # compiles both

@@ -120,7 +120,7 @@ def test_installed_plugin_registers_and_runs(installed, config):
     # Found through the entry point of the installed distribution, not the editable checkout.
     assert got["entry_points"] == [{"value": "pathways_perceiver.plugin", "site": str(installed)}]
     assert Path(got["module_file"]).is_relative_to(installed)
-    assert (got["plugin"], got["kind"], got["node_plugin"]) == ("perceiver", "adapter", "perceiver")
+    assert (got["plugin"], got["kind"], got["node_plugin"]) == ("perceiver", "connector", "perceiver")
 
     assert got["resampler_tokens"] == [2, 8, 64]
     assert got["outputs"] == {"lm_head.logits": [[2, 16, 256], "float32", True]}
@@ -130,7 +130,7 @@ def test_cli_lists_validates_and_runs_installed_plugin(installed, config):
     done = run_with(installed, "-m", "pathways", "plugins", "--json")
     assert done.returncode == 0, done.stderr
     listed = {c["name"]: c for c in json.loads(done.stdout)["components"]}
-    assert listed["perceiver_resampler"]["kind"] == "adapter"
+    assert listed["perceiver_resampler"]["kind"] == "connector"
     assert listed["perceiver_resampler"]["plugin"] == "perceiver"
 
     done = run_with(installed, "-m", "pathways", "validate", str(config))

@@ -3,7 +3,7 @@
 A pathway says *which* part of the graph trains (`train.trainable`, `--pathway`); an adapter
 says *how*: `train.adapter: {type: lora, config: {rank: 8}}` wraps each selected pathway with
 `apply`, trains only the leaves `trainable` marks, and `merge` folds them back for export.
-(A component of `kind: projector` is something else: a pathway in the graph.)
+(A component of `kind: connector`, a projector or resampler, is something else: a pathway in the graph.)
 """
 
 from __future__ import annotations

@@ -34,13 +34,13 @@ def _value(v: float | None) -> str:
 
 
 def run(args) -> int:
-    from pathways.evaluate import EvalModel, evaluate, get_task
+    from pathways.evaluate import EvalModel, get_task, run_tasks
 
     names = [t.strip() for t in args.tasks.split(",") if t.strip()]
     for name in names:  # unknown names fail before the checkpoint is loaded
         get_task(name)
     model = EvalModel.from_checkpoint(args.checkpoint)
-    rows = [r.to_dict() for r in evaluate(model, names, limit=args.limit, batch_size=args.batch_size)]
+    rows = [r.to_dict() for r in run_tasks(model, names, limit=args.limit, batch_size=args.batch_size)]
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, indent=2) + "\n")

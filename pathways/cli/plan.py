@@ -54,9 +54,9 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import pathways
-    from pathways.plan import plan
+    from pathways.plan import compute_plan
 
-    report = plan(
+    report = compute_plan(
         pathways.validate(args.config),
         chip=args.chip,
         chips=args.chips,

@@ -15,8 +15,11 @@ from pathways.components._cost import Cost
 from pathways.components._ports import Port
 from pathways.components._roles import Media
 
-Kind = Literal["encoder", "fusion", "decoder", "head", "adapter"]
-KINDS: tuple[str, ...] = ("encoder", "fusion", "decoder", "head", "adapter")
+Kind = Literal["encoder", "fusion", "decoder", "head", "connector"]
+KINDS: tuple[str, ...] = ("encoder", "fusion", "decoder", "head", "connector")
+# What `connector` (a pathway that carries one pathway's tokens to another: a projector, a resampler)
+# was called before "adapter" came to mean only the weight transforms of `pathways.adapters`.
+RENAMED_KINDS = {"adapter": "connector"}
 
 
 class ComponentConfig(pydantic.BaseModel):
@@ -31,7 +34,8 @@ class Component(eqx.Module):
     Subclasses set four class attributes and implement three methods:
 
     - `type_name`: the name configs use (`type: vit_encoder`);
-    - `kind`: one of `encoder`, `fusion`, `decoder`, `head`, `adapter`;
+    - `kind`: one of `encoder`, `fusion`, `decoder`, `head`, `connector` (a projector or
+      resampler between pathways);
     - `Config`: a `ComponentConfig` subclass;
     - `example`: a small valid config (a dict), used by the catalog and contract tests;
     - `ports(cfg)` -> `(inputs, outputs)`, dicts of `Port` that may depend on `cfg`;

@@ -8,6 +8,7 @@ author learns of a port/shape mismatch before a user does.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping
 
 import equinox as eqx
@@ -16,7 +17,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import pydantic
 
-from pathways.components._base import KINDS, Component
+from pathways.components._base import KINDS, RENAMED_KINDS, Component
 from pathways.components._ports import DTYPE_CLASSES, Port
 from pathways.components._roles import role_problem
 
@@ -31,6 +32,10 @@ def check_contract(cls: type[Component]) -> str | None:
     for attr in ("type_name", "kind", "Config", "example"):
         if not hasattr(cls, attr):
             return f"{cls.__qualname__} does not set {attr}"
+    if cls.kind in RENAMED_KINDS:  # still registers, as the new kind
+        new = RENAMED_KINDS[cls.kind]
+        warnings.warn(f"{cls.__qualname__}: kind {cls.kind!r} is deprecated for components, write kind = {new!r}", FutureWarning, stacklevel=2)
+        cls.kind = new
     if cls.kind not in KINDS:
         return f"kind {cls.kind!r} is not one of {', '.join(KINDS)}"
     if not (isinstance(cls.Config, type) and issubclass(cls.Config, pydantic.BaseModel)):

@@ -1,7 +1,7 @@
 """Data curation: stream JSON Lines through a chain of registered filters, with a report.
 
-    from pathways.curate import curate, load_chain
-    report = curate("raw.jsonl", "clean.jsonl", "report.json", chain=load_chain("filters.yaml"), workers=2)
+    from pathways.curate import curate_files, load_chain
+    report = curate_files("raw.jsonl", "clean.jsonl", "report.json", chain=load_chain("filters.yaml"), workers=2)
 
 Filters are plugins (`pathways_register_filters`); the built-ins live in
 `pathways.curate.filters` (Gopher and C4 quality rules, language id, blocklist,
@@ -13,7 +13,7 @@ from pathways.curate._classifier import Features, HashedNgramClassifier, read_la
 from pathways.curate._filter import Filter, FilterConfig, check_filter
 from pathways.curate._langid import detect_script, guess_latin_language, identify, script_counts
 from pathways.curate._minhash import LSHIndex, MinHasher, jaccard
-from pathways.curate._pipeline import Pipeline, curate
+from pathways.curate._pipeline import Pipeline, curate_files
 
 __all__ = [
     "Chain",
@@ -28,7 +28,7 @@ __all__ = [
     "Step",
     "build_chain",
     "check_filter",
-    "curate",
+    "curate_files",
     "detect_script",
     "guess_latin_language",
     "identify",

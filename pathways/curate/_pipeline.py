@@ -268,7 +268,7 @@ def _path_problems(input: Path, outputs: dict[str, Path]) -> list[Problem]:
     return problems
 
 
-def curate(
+def curate_files(
     input: str | Path,
     output: str | Path,
     report: str | Path | None = None,

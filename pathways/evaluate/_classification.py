@@ -24,7 +24,7 @@ def find_head(em: EvalModel, num_classes: int) -> str | None:
 
 @functools.partial(eqx.filter_jit, donate="none")
 def predict(model: Graph, batch: dict, *, head: str, skip: frozenset[str]) -> jax.Array:
-    return jnp.argmax(model.evaluate(batch, skip=skip)[f"{head}.logits"], axis=-1)  # [B]
+    return jnp.argmax(model.forward(batch, skip=skip)[f"{head}.logits"], axis=-1)  # [B]
 
 
 def classification(em: EvalModel, task, examples: list[dict[str, Any]], batch_size: int) -> list[Score]:

@@ -27,7 +27,7 @@ def generate(em: EvalModel, examples: list[dict[str, Any]], *, max_new_tokens: i
     longest, and every row decodes the largest budget, then is cut to its own,
     which gives what decoding it alone would (rows never see each other).
     """
-    tok, plan, T = em.tokenizer, em.plan, em.context
+    tok, route, T = em.tokenizer, em.route, em.context
     prompts = [tok.encode(ex["prompt"], eos=False) for ex in examples]
     kept = [i for i, p in enumerate(prompts) if len(p) < T]
     if not kept:
@@ -41,10 +41,10 @@ def generate(em: EvalModel, examples: list[dict[str, Any]], *, max_new_tokens: i
         filled = chunk + [chunk[-1]] * (B - len(chunk))
         tokens = np.stack([tok.pad(prompts[i], W) for i in filled])  # [B, W]
         lengths = jnp.asarray([len(prompts[i]) for i in filled], jnp.int32)
-        batch = em.batch(plan.head, [examples[i] for i in filled], {plan.tokens: tokens}, task)
+        batch = em.batch(route.head, [examples[i] for i in filled], {route.tokens: tokens}, task)
         out = generate_cached(
             em.model, batch, lengths, jax.random.key(0),
-            plan=plan, max_new=max_new, sampling=Sampling(), eos_id=tok.eos_id, pad_id=tok.pad_id,
+            route=route, max_new=max_new, sampling=Sampling(), eos_id=tok.eos_id, pad_id=tok.pad_id,
         )  # [B, max_new]
         for row, budget in zip(np.asarray(out), budgets[start : start + B]):
             ids = [int(i) for i in row[:budget]]

@@ -25,7 +25,7 @@ from pathways.graph import Graph
 @functools.partial(eqx.filter_jit, donate="none")
 def token_logprobs(model: Graph, batch: dict, *, head: str, tokens: str, skip: frozenset[str]) -> jax.Array:
     """`[B, T-1]`: entry `t` is the log-probability of `batch[tokens][:, t+1]` given the tokens up to `t`."""
-    logits = model.evaluate(batch, skip=skip)[f"{head}.logits"]  # [B, S, V]
+    logits = model.forward(batch, skip=skip)[f"{head}.logits"]  # [B, S, V]
     ids = batch[tokens]  # [B, T]
     S, T = logits.shape[1], ids.shape[1]
     logp = jax.nn.log_softmax(logits[:, S - T : S - 1].astype(jnp.float32), axis=-1)  # [B, T-1, V]
@@ -40,17 +40,17 @@ def sequence_logprobs(em: EvalModel, rows: list[tuple[list[int], dict[str, Any]]
     before it under a causal mask); the last batch is filled with one-token rows, so
     every batch has one shape (one compilation per call).
     """
-    plan = em.plan
+    route = em.route
     width = max((len(ids) for ids, _ in rows), default=1)
-    skip = em.skip_for(plan.head)
+    skip = em.skip_for(route.head)
     B = max(1, min(batch_size, len(rows)))
     out: list[np.ndarray] = []
     for start in range(0, len(rows), B):
         chunk = rows[start : start + B]
         filled = chunk + [(chunk[-1][0][:1], chunk[-1][1])] * (B - len(chunk))
         tokens = np.stack([em.tokenizer.pad(ids, width) for ids, _ in filled])  # [B, width]
-        batch = em.batch(plan.head, [ex for _, ex in filled], {plan.tokens: tokens}, task)
-        logp = np.asarray(token_logprobs(em.model, batch, head=plan.head, tokens=plan.tokens, skip=skip))  # [B, width-1]
+        batch = em.batch(route.head, [ex for _, ex in filled], {route.tokens: tokens}, task)
+        logp = np.asarray(token_logprobs(em.model, batch, head=route.head, tokens=route.tokens, skip=skip))  # [B, width-1]
         out += [logp[i, : len(ids) - 1] for i, (ids, _) in enumerate(chunk)]
     return out
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pathways._errors import ConfigError, Problem, with_article
-from pathways.generate import DecodePlan, MediaInput, media_inputs, plan_decoding
+from pathways.generate import DecodeRoute, MediaInput, decode_route, media_inputs
 from pathways.graph import Graph, ResolvedGraph
 
 
@@ -39,14 +39,14 @@ class EvalModel:
         return cls(model, model.graph, model.graph.tokenizer, identity)
 
     @functools.cached_property
-    def plan(self) -> DecodePlan:
+    def route(self) -> DecodeRoute:
         """The token path to the LM head (a `ConfigError` saying why when there is none)."""
-        return plan_decoding(self.graph)
+        return decode_route(self.graph)
 
     @property
     def context(self) -> int:
         """Text length the model was built for (the token field's last dimension)."""
-        return self.graph.batch[self.plan.tokens].shape[1]
+        return self.graph.batch[self.route.tokens].shape[1]
 
     @functools.cached_property
     def media(self) -> dict[str, MediaInput]:

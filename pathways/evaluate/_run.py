@@ -40,7 +40,7 @@ def unsupported(em: EvalModel, task: Task, kind: str) -> str | None:
     if em.tokenizer is None:
         return "the model has no tokenizer (its config names none)"
     try:
-        em.plan
+        em.route
     except PathwaysError as exc:
         return exc.problems[0].message
     return None
@@ -62,7 +62,7 @@ def check(em: EvalModel, tasks: list[Task]) -> dict[str, list[str]]:
         kinds[task.type_name] = [k for k, reason in why.items() if reason is None]
         if not kinds[task.type_name]:
             problems.append(Problem(where, f"cannot be scored as {task.kind}: {why[task.kind]}"))
-        heads = {find_head(em, task.num_classes) if k == "classification" else em.plan.head for k in kinds[task.type_name]}
+        heads = {find_head(em, task.num_classes) if k == "classification" else em.route.head for k in kinds[task.type_name]}
         for problem in [p for head in sorted(heads) for p in em.unfed(head, set(task.needs), task.type_name)]:
             if problem not in problems:
                 problems.append(problem)
@@ -71,7 +71,7 @@ def check(em: EvalModel, tasks: list[Task]) -> dict[str, list[str]]:
     return kinds
 
 
-def evaluate(em: EvalModel, tasks: list[str | Task], *, limit: int | None = None, batch_size: int = 16) -> list[Result]:
+def run_tasks(em: EvalModel, tasks: list[str | Task], *, limit: int | None = None, batch_size: int = 16) -> list[Result]:
     """Score `em` on each task (names or instances), checking every task first; one `Result` per metric.
 
     A task is scored as each of its kinds (`kind`, then `also`) that the model supports.

@@ -11,7 +11,7 @@ import abc
 import inspect
 from typing import Any, Callable, ClassVar, Iterator
 
-KINDS = ("multiple_choice", "generation", "classification", "perplexity")
+TASK_KINDS = ("multiple_choice", "generation", "classification", "perplexity")
 
 # Fields of an example dict, by kind. Every kind also takes one array per modality
 # it `needs` (`image`, `audio`, a plugin's `video`...), under the modality's name,
@@ -29,7 +29,7 @@ Metric = Callable[[list[str], list[list[str]]], float]
 class Task(abc.ABC):
     """An evaluation task, registered through `pathways_register_tasks`.
 
-    Subclasses set `type_name` (the name `--tasks` uses), `kind` (one of `KINDS`),
+    Subclasses set `type_name` (the name `--tasks` uses), `kind` (one of `TASK_KINDS`),
     `needs` (modalities the examples feed: `{"image"}`, `{"audio"}`, a plugin's own) and
     implement `examples(limit)`, yielding dicts with the fields of `EXAMPLE_FIELDS[kind]`.
 
@@ -69,9 +69,9 @@ class Task(abc.ABC):
 def check_task(cls: type[Task]) -> str | None:
     """Why `cls` breaks the task contract, or None (the registry skips broken tasks with a warning)."""
     kinds = [getattr(cls, "kind", None), *getattr(cls, "also", ())]
-    bad = [k for k in kinds if k not in KINDS]
+    bad = [k for k in kinds if k not in TASK_KINDS]
     if bad:
-        return f"kind {bad[0]!r} is not one of {', '.join(KINDS)}"
+        return f"kind {bad[0]!r} is not one of {', '.join(TASK_KINDS)}"
     if inspect.isabstract(cls):
         return f"{cls.__qualname__} does not implement examples(limit)"
     if "generation" in kinds and not cls.metrics:

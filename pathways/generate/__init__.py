@@ -3,11 +3,11 @@
 from pathways.components import MediaError
 from pathways.generate._decode import generate_cached, generate_uncached
 from pathways.generate._generator import GenerateError, Generation, Generator
-from pathways.generate._plan import DecodePlan, MediaInput, media_inputs, plan_decoding
+from pathways.generate._route import DecodeRoute, MediaInput, decode_route, media_inputs
 from pathways.generate._sampling import Sampling, sample
 
 __all__ = [
-    "DecodePlan",
+    "DecodeRoute",
     "GenerateError",
     "Generation",
     "Generator",
@@ -17,6 +17,6 @@ __all__ = [
     "generate_cached",
     "generate_uncached",
     "media_inputs",
-    "plan_decoding",
+    "decode_route",
     "sample",
 ]

@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from pathways.generate._plan import DecodePlan
+from pathways.generate._route import DecodeRoute
 from pathways.generate._sampling import Sampling, sample
 from pathways.graph import Graph
 
@@ -23,34 +23,34 @@ from pathways.graph import Graph
 
 
 def _inputs(model: Graph, name: str, values: dict) -> dict:
-    return {port: values[ref] for port, ref in dict(model.plan)[name] if isinstance(ref, str) and ref in values}
+    return {port: values[ref] for port, ref in dict(model.wiring)[name] if isinstance(ref, str) and ref in values}
 
 
-def _valid(plan: DecodePlan, values: dict) -> jax.Array:
+def _valid(route: DecodeRoute, values: dict) -> jax.Array:
     """Which prompt positions hold real tokens (the keys a new token may attend to)."""
-    if plan.fusion_type == "early_fusion":
-        return values[f"{plan.fusion}.token_mask"]
-    return values[f"{plan.text}.mask"]
+    if route.fusion_type == "early_fusion":
+        return values[f"{route.fusion}.token_mask"]
+    return values[f"{route.text}.mask"]
 
 
 @functools.partial(eqx.filter_jit, donate="none")
-def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Array, *, plan: DecodePlan, max_new: int, sampling: Sampling, eos_id: int, pad_id: int) -> jax.Array:
+def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Array, *, route: DecodeRoute, max_new: int, sampling: Sampling, eos_id: int, pad_id: int) -> jax.Array:
     """`[B, max_new]` new tokens (pad after each row's end-of-sequence), decoded with a KV cache."""
-    values = model.evaluate(batch, skip=plan.skip)
-    decoder, head, text = model.pathways[plan.decoder], model.pathways[plan.head], model.pathways[plan.text]
-    dec_in = _inputs(model, plan.decoder, values)
-    head_in = {k: v for k, v in _inputs(model, plan.head, values).items() if k != "x"}
+    values = model.forward(batch, skip=route.skip)
+    decoder, head, text = model.pathways[route.decoder], model.pathways[route.head], model.pathways[route.text]
+    dec_in = _inputs(model, route.decoder, values)
+    head_in = {k: v for k, v in _inputs(model, route.head, values).items() if k != "x"}
     B, S = dec_in["x"].shape[:2]
-    prefix = S - batch[plan.tokens].shape[1]  # early-fusion modality prefix (0 otherwise)
+    prefix = S - batch[route.tokens].shape[1]  # early-fusion modality prefix (0 otherwise)
     x, cache = decoder.prefill(cache_len=S + max_new, **dec_in)
-    valid = _valid(plan, values)
+    valid = _valid(route, values)
     slots = jnp.pad(valid, [(0, 0), (0, max_new)])  # [B, S + max_new]: keys a new token may attend to
     rows = jnp.arange(B)
     logits = head(x=x[rows, prefix + lengths - 1][:, None], **head_in)["logits"][:, 0]  # [B, V]
     late = None
-    if plan.fusion_type == "late_fusion":
-        f_in = _inputs(model, plan.fusion, values)
-        late = (model.pathways[plan.fusion].context_keys_values(f_in["context"]), f_in.get("context_mask"))
+    if route.fusion_type == "late_fusion":
+        f_in = _inputs(model, route.fusion, values)
+        late = (model.pathways[route.fusion].context_keys_values(f_in["context"]), f_in.get("context_mask"))
 
     key, sub = jax.random.split(key)
     first = sample(logits, sub, sampling)
@@ -61,7 +61,7 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
         done = done | (tok == eos_id)
         x = text(tokens=tok[:, None])["embeddings"]  # [B, 1, D]
         if late is not None:
-            x = model.pathways[plan.fusion].decode(x=x, context_kv=late[0], context_mask=late[1])
+            x = model.pathways[route.fusion].decode(x=x, context_kv=late[0], context_mask=late[1])
         slots = slots.at[rows, index].set(True)
         x, cache = decoder.decode(x=x, cache=cache, valid=slots, index=index, position=pos)
         logits = head(x=x, **head_in)["logits"][:, 0]
@@ -74,16 +74,16 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
 
 
 @functools.partial(eqx.filter_jit, donate="none")
-def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, plan: DecodePlan, max_new: int, eos_id: int, pad_id: int) -> jax.Array:
+def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, route: DecodeRoute, max_new: int, eos_id: int, pad_id: int) -> jax.Array:
     """Greedy decoding that recomputes the whole graph on the whole sequence at every step (the reference)."""
-    prompt = batch[plan.tokens]
+    prompt = batch[route.tokens]
     B, Tp = prompt.shape
     buffer = jnp.pad(prompt, [(0, 0), (0, max_new)], constant_values=pad_id)
     rows = jnp.arange(B)
 
     def step(i, carry):
         buffer, out, done = carry
-        logits = model.evaluate({**batch, plan.tokens: buffer})[f"{plan.head}.logits"]  # [B, S, V]
+        logits = model.forward({**batch, route.tokens: buffer})[f"{route.head}.logits"]  # [B, S, V]
         prefix = logits.shape[1] - buffer.shape[1]
         tok = jnp.argmax(logits[rows, prefix + lengths + i - 1], axis=-1).astype(buffer.dtype)
         out = out.at[:, i].set(jnp.where(done, pad_id, tok))

@@ -12,7 +12,7 @@ import numpy as np
 
 from pathways._errors import PathwaysError, Problem, with_article
 from pathways.generate._decode import generate_cached, generate_uncached
-from pathways.generate._plan import media_inputs, plan_decoding
+from pathways.generate._route import decode_route, media_inputs
 from pathways.generate._sampling import Sampling
 from pathways.graph import Graph, ResolvedGraph
 
@@ -34,8 +34,8 @@ class Generator:
         if tokenizer is None:
             raise GenerateError([Problem("tokenizer", "this model has no tokenizer: its config names none, so prompts cannot be encoded")])
         self.model, self.graph, self.tokenizer = model, graph, tokenizer
-        self.plan = plan_decoding(graph)
-        self.context = graph.batch[self.plan.tokens].shape[1]  # the text length the model was built for
+        self.route = decode_route(graph)
+        self.context = graph.batch[self.route.tokens].shape[1]  # the text length the model was built for
         self.media = media_inputs(graph)
 
     @classmethod
@@ -64,7 +64,7 @@ class Generator:
                     Problem(
                         f"prompt {i}",
                         f"{len(seq)} tokens + {max_new_tokens} new tokens exceed the model's context of {self.context} "
-                        f"(dims of batch.{self.plan.tokens}): shorten the prompt or lower --max-new-tokens",
+                        f"(dims of batch.{self.route.tokens}): shorten the prompt or lower --max-new-tokens",
                     )
                 )
         if problems:
@@ -80,7 +80,7 @@ class Generator:
         mask the file does not give (a whole clip) is all True.
         """
         B = tokens.shape[0]
-        batch: dict[str, Any] = {self.plan.tokens: tokens}
+        batch: dict[str, Any] = {self.route.tokens: tokens}
         given = {k: v for k, v in (media or {}).items() if v is not None}
         problems = []
         for field, m in self.media.items():
@@ -134,12 +134,12 @@ class Generator:
         if use_cache:
             out = generate_cached(
                 self.model, batch, jnp.asarray(lengths), jax.random.key(seed),
-                plan=self.plan, max_new=max_new_tokens, sampling=sampling, eos_id=t.eos_id, pad_id=t.pad_id,
+                route=self.route, max_new=max_new_tokens, sampling=sampling, eos_id=t.eos_id, pad_id=t.pad_id,
             )
         else:
             if sampling.temperature != 0.0:
                 raise GenerateError("decoding without a cache is greedy only (temperature 0)")
-            out = generate_uncached(self.model, batch, jnp.asarray(lengths), plan=self.plan, max_new=max_new_tokens, eos_id=t.eos_id, pad_id=t.pad_id)
+            out = generate_uncached(self.model, batch, jnp.asarray(lengths), route=self.route, max_new=max_new_tokens, eos_id=t.eos_id, pad_id=t.pad_id)
         results = []
         for row in np.asarray(out):
             ids = [int(i) for i in row]

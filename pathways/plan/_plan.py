@@ -24,7 +24,7 @@ ASSUMPTIONS = (
 )
 
 
-def plan(
+def compute_plan(
     graph: ResolvedGraph,
     *,
     chip: str = "tpu-v5p",

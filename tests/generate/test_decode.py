@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import pathways
-from pathways.generate import GenerateError, Generator, Sampling, plan_decoding, sample
+from pathways.generate import GenerateError, Generator, Sampling, decode_route, sample
 from pathways.graph import random_batch
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -68,11 +68,11 @@ def test_batched_rows_decode_as_they_would_alone():
 
 
 def test_plan_finds_the_token_path():
-    plan = plan_decoding(pathways.validate(EXAMPLES / "late_fusion.yaml"))
-    assert (plan.tokens, plan.text, plan.fusion, plan.fusion_type, plan.decoder, plan.head) == (
+    route = decode_route(pathways.validate(EXAMPLES / "late_fusion.yaml"))
+    assert (route.tokens, route.text, route.fusion, route.fusion_type, route.decoder, route.head) == (
         "tokens", "text", "fusion", "late_fusion", "decoder", "lm_head"
     )
-    assert plan_decoding(pathways.validate(EXAMPLES / "image_text.yaml")).fusion_type == "early_fusion"
+    assert decode_route(pathways.validate(EXAMPLES / "image_text.yaml")).fusion_type == "early_fusion"
 
 
 def test_bad_requests_are_clear_errors():

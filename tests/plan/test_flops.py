@@ -11,7 +11,7 @@ import pytest
 
 import pathways
 from pathways.graph import resolve
-from pathways.plan import PlanError, _flops, flops_per_token, pathway_costs, plan
+from pathways.plan import PlanError, _flops, compute_plan, flops_per_token, pathway_costs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -46,8 +46,8 @@ def test_tiny_decoder_flops_per_token_match_a_hand_count(write_yaml):
 
 
 def test_tied_head_counts_once_and_an_untied_one_is_non_embedding(write_yaml):
-    tied = plan(tiny(write_yaml, tied=True))["params"]
-    untied = plan(tiny(write_yaml, tied=False))["params"]
+    tied = compute_plan(tiny(write_yaml, tied=True))["params"]
+    untied = compute_plan(tiny(write_yaml, tied=False))["params"]
     assert tied == {"total": 512 + 1192, "embedding": 512, "non_embedding": 1192}
     assert untied == {"total": 2 * 512 + 1192, "embedding": 512, "non_embedding": 512 + 1192}
 
@@ -96,7 +96,7 @@ def test_seq_len_changes_the_text_and_keeps_the_image_prefix():
     longer = _flops.with_sequence_length(graph, 112)
     costs = pathway_costs(longer)
     assert costs["decoder"].tokens == 112 and costs["text"].tokens == 96 and costs["image"].tokens == 16
-    assert plan(graph, seq_len=112)["sequence"]["length"] == 112
+    assert compute_plan(graph, seq_len=112)["sequence"]["length"] == 112
     with pytest.raises(PlanError, match="no room for text after the 16-token modality prefix"):
         _flops.with_sequence_length(graph, 16)
 
@@ -121,4 +121,4 @@ def test_a_graph_without_a_decoder_cannot_be_planned(write_yaml):
         )
     )
     with pytest.raises(PlanError, match="no decoder pathway"):
-        plan(graph)
+        compute_plan(graph)

@@ -6,7 +6,7 @@ import pytest
 
 import pathways
 from pathways.components import Blocks
-from pathways.plan import MeshShape, PlanError, memory_per_chip, parse_mesh, plan
+from pathways.plan import MeshShape, PlanError, compute_plan, memory_per_chip, parse_mesh
 
 LAYERS = [Blocks(depth=2, seq=16, width=8, heads=2, layer_params=100)]
 # One layer, 16-bit, micro-batch 1: 34*s*h + 5*a*s^2 = 34*16*8 + 5*2*16*16 = 6912 bytes; with remat 2*s*h = 256.
@@ -68,7 +68,7 @@ def test_frozen_pathways_have_no_gradients_or_optimizer_state(write_yaml):
             "train: {trainable: [decoder], compute_dtype: bfloat16, losses: [{type: next_token, logits: lm_head.logits, targets: batch.tokens}]}\n"
         )
     )
-    m = plan(graph)["memory_per_chip"]
+    m = compute_plan(graph)["memory_per_chip"]
     assert m["params_fp32"] == 4 * (512 + 1192)
     assert m["gradients_fp32"] == 4 * 1192 and m["adamw_moments_fp32"] == 8 * 1192
 

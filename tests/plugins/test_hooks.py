@@ -63,7 +63,7 @@ def test_hook_pathways_register_components(fixture_plugins):
     pm.register(fixture_plugins("scaled_identity"), name="scaled")
     registry = component_registry_of(pm)
     entry = registry.get("scaled_identity")
-    assert entry.plugin == "scaled" and entry.cls.kind == "adapter"
+    assert entry.plugin == "scaled" and entry.cls.kind == "connector"
     # Built-ins come through the very same hook, one plugin per module.
     assert {registry.get(n).plugin for n in ("token_embedding", "vit_encoder", "gemma_decoder")} <= set(DEFAULT_PLUGINS)
 
@@ -136,6 +136,21 @@ def test_contract_violation_skips_that_component_with_a_warning(fixture_plugins)
     with pytest.warns(PluginLoadWarning, match="plugin 'nokind': component 'no_kind' skipped: kind 'gadget' is not one of"):
         registry = component_registry_of(pm)
     assert "no_kind" not in registry and "token_embedding" in registry
+
+
+def test_a_component_of_the_old_kind_adapter_registers_as_a_connector_with_a_warning(fixture_plugins):
+    import types
+
+    from pathways.components import Component
+
+    old = type("OldKind", (fixture_plugins("scaled_identity").ScaledIdentity,), {"type_name": "old_kind", "kind": "adapter"})
+    module = types.ModuleType("old_kind")
+    module.pathways_register_components = pathways.hookimpl(lambda: [old])
+    pm = new_plugin_manager(entry_points=False)
+    pm.register(module, name="oldkind")
+    with pytest.warns(FutureWarning, match="OldKind: kind 'adapter' is deprecated for components, write kind = 'connector'"):
+        registry = component_registry_of(pm)
+    assert registry.get("old_kind").cls.kind == "connector" and issubclass(old, Component)
 
 
 def test_entry_points_load_and_a_broken_one_only_warns(tmp_path, monkeypatch):

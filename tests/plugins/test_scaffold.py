@@ -59,4 +59,4 @@ def test_scaffolded_plugin_installs_into_a_fresh_venv_and_passes_its_tests(tmp_p
     assert r.returncode == 0, r.stdout[-3000:]
     assert "6 passed" in r.stdout
     listed = json.loads(subprocess.run([python, "-m", "pathways", "plugins", "--json"], capture_output=True, text=True, timeout=120, env=env).stdout)
-    assert {"name": "probe_adapter", "kind": "adapter", "plugin": "probe", "roles": [], "media": {}, "problem": None} in listed["components"]
+    assert {"name": "probe_bottleneck", "kind": "connector", "plugin": "probe", "roles": [], "media": {}, "problem": None} in listed["components"]

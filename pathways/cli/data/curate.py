@@ -33,10 +33,10 @@ def register(group) -> None:
 
 
 def run(args) -> int:
-    from pathways.curate import curate, load_chain
+    from pathways.curate import curate_files, load_chain
 
     chain = load_chain(args.filters)
-    report = curate(
+    report = curate_files(
         args.input,
         args.out,
         args.report,

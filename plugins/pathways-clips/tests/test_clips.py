@@ -74,7 +74,7 @@ def test_cached_decoding_equals_recomputing_the_whole_graph(config, tmp_path):
     path.write_text(TEXT_ONLY if config == "text_only" else EXAMPLE.read_text().replace("T: 24", "T: 32"))
     graph = pathways.validate(path)
     gen = Generator(pathways.build(graph, jax.random.key(3)), graph, graph.tokenizer)
-    assert (gen.plan.decoder, gen.plan.fusion_type) == ("decoder", None if config == "text_only" else "early_fusion")
+    assert (gen.route.decoder, gen.route.fusion_type) == ("decoder", None if config == "text_only" else "early_fusion")
     prompts = ["three", "a much longer prompt", ""]
     media = {} if config == "text_only" else {"video": [DigitClips(DigitClips.Config())[i]["video"] for i in range(3)]}
     cached = gen.generate(prompts, media=media, max_new_tokens=8)

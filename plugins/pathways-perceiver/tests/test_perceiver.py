@@ -49,7 +49,7 @@ def test_registered_by_the_perceiver_plugin():
     entry = component_registry().get("perceiver_resampler")
     assert entry.cls is PerceiverResampler
     assert entry.plugin == "perceiver"
-    assert entry.cls.kind == "adapter"
+    assert entry.cls.kind == "connector"
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])

@@ -70,7 +70,7 @@ class PerceiverResampler(Component):
     """
 
     type_name = "perceiver_resampler"
-    kind = "adapter"
+    kind = "connector"
     example = {"width": 32, "context_dim": 16, "num_latents": 8, "depth": 1, "heads": 4}
 
     class Config(ComponentConfig):

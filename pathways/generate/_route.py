@@ -16,7 +16,7 @@ FUSION_TEXT_PORT = {"early_fusion": "text", "late_fusion": "x"}  # where the tok
 
 
 @dataclasses.dataclass(frozen=True)
-class DecodePlan:
+class DecodeRoute:
     """The token path of a graph: `batch.<tokens> -> text -> [fusion] -> decoder -> head`.
 
     Everything else (image and audio encoders, ...) does not depend on the
@@ -73,7 +73,7 @@ def _role(graph: ResolvedGraph, name: str | None) -> str | None:
     return next((r for r in sorted(node.cls.roles) if r in ROLES), None) if node else None
 
 
-def plan_decoding(graph: ResolvedGraph) -> DecodePlan:
+def decode_route(graph: ResolvedGraph) -> DecodeRoute:
     """Find the token path, or explain in one line why this graph cannot generate."""
 
     def fail(msg: str) -> ConfigError:
@@ -105,4 +105,4 @@ def plan_decoding(graph: ResolvedGraph) -> DecodePlan:
     tokens = graph.nodes[text].wiring.get("tokens")
     if not (isinstance(tokens, str) and tokens.startswith("batch.")):
         raise fail(f"{text}.tokens must be a batch field")
-    return DecodePlan(tokens.removeprefix("batch."), text, fusion, kind if fusion else None, decoder, head)
+    return DecodeRoute(tokens.removeprefix("batch."), text, fusion, kind if fusion else None, decoder, head)
