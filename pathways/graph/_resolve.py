@@ -6,7 +6,7 @@ Steps, each collecting every problem before giving up:
 3. order the pathways topologically (a cycle is an error naming its nodes);
 4. propagate abstract shapes: each node's inputs are checked against its ports,
    then `eqx.filter_eval_shape` builds the node and runs it on `ShapeDtypeStruct`s;
-5. check the `data` and `mesh` sections a training run needs (see `_sections`),
+5. check the `data`, `train` and `mesh` sections a training run needs (see `_sections`),
    the parameter layout on the abstract parameters of step 4.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 from pathways._errors import ConfigError, Problem
 from pathways.components import Component, Port, describe_value
 from pathways.config import LoadedConfig
-from pathways.graph._sections import data_problems, mesh_problems
+from pathways.graph._sections import data_problems, mesh_problems, train_problems
 from pathways.plugins import Registry, component_registry
 
 
@@ -236,7 +236,7 @@ def resolve(loaded: LoadedConfig, registry: Registry | None = None) -> ResolvedG
     problems += edge_problems
     values, batch_problems = _batch_values(spec)
     problems += batch_problems
-    problems += data_problems(spec)
+    problems += data_problems(spec) + train_problems(spec)
     try:
         order = list(graphlib.TopologicalSorter(deps).static_order())
     except graphlib.CycleError as exc:

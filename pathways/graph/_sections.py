@@ -1,13 +1,15 @@
-"""The `data` and `mesh` sections, checked as the graph is: nothing allocated, no record read.
+"""The `data`, `train` and `mesh` sections, checked as the graph is: nothing allocated, no record read.
 
 A run that would fail on its first batch (an unknown dataset, a batch field with
-no source, a batch that does not split over the devices) or when placing its
-parameters (a mesh that does not fit, a dimension its axis does not divide)
-fails at `pathways validate` instead, before any compute is spent.
+no source, a batch that does not split over the devices), when choosing what
+trains (a pathway that is not there, an unknown adapter or a bad adapter setting)
+or when placing its parameters (a mesh that does not fit, a dimension its axis
+does not divide) fails at `pathways validate` instead, before any compute is spent.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Any
 
@@ -43,6 +45,25 @@ def data_problems(spec) -> list[Problem]:
             problems.append(Problem(f"data.fields.{name}", f"{name!r} is not a batch field (fields: {', '.join(spec.batch) or 'none'})"))
         elif source not in cls.fields:
             problems.append(Problem(f"data.fields.{name}", f"dataset {data.dataset!r} has no field {source!r} (fields: {records})"))
+    return problems
+
+
+def train_problems(spec) -> list[Problem]:
+    """`train.trainable` names pathways of the graph, and `train.adapter` a registered adapter with a valid config."""
+    train = spec.train
+    if train is None:
+        return []
+    known = sorted(map(str, spec.pathways))
+    problems = []
+    for i, name in enumerate(train.trainable or ()):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(Problem(f"train.trainable.{i}", f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
+    if train.adapter is not None:
+        from pathways.plugins import adapter_registry
+
+        problems += adapter_registry().configure(train.adapter.type, train.adapter.config, type_at=("train", "adapter", "type"), config_at=("train", "adapter", "config"))[2]
     return problems
 
 

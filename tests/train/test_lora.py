@@ -135,3 +135,15 @@ def test_what_trains_is_said_once(capsys, tmp_path, base_run):
         spec = load_config(old).spec.train
     assert spec.trainable == ["decoder"] and spec.adapter.type == "lora" and spec.adapter.config == {"rank": 4, "alpha": 16.0} and spec.lora is None
     assert not (tmp_path / "ft").exists()
+
+
+def test_validate_checks_what_trains_and_the_adapter(capsys, tmp_path):
+    text = write_config(tmp_path).read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  steps: 4\n", "  steps: 4\n  trainable: [decodr]\n  adapter: {type: loar, config: {rank: 2}}\n"))
+    code, _, err = cli(capsys, "validate", bad)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 2, err
+    assert lines[0].endswith("train.trainable.0: 'decodr' is not a pathway of this config; did you mean 'decoder'? (pathways: decoder, fusion, image, lm_head, text)")
+    assert ":" in lines[1] and "train.adapter.type: unknown adapter type 'loar'; did you mean 'lora'? (registered: lora" in lines[1]
+    assert lines[1].startswith(f"error: {bad}:")
