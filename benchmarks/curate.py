@@ -5,7 +5,7 @@ The corpus is generated: documents of 4-16 sentences drawn at random from
 Natsume's *Botchan* (pathways/data/files/botchan.txt), plus injected exact
 duplicates, near-duplicates (a few words changed), junk (too short, bullet
 lists, number tables, repeated lines, spam phrases) and non-English documents.
-Each round runs `pathways.curate.curate` once per worker count, alternating the
+Each round runs `pathways.curate.curate_files` once per worker count, alternating the
 order; the figure reported is the median over rounds. Outputs must be
 byte-identical across worker counts (checked).
 

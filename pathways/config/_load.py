@@ -114,8 +114,11 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict[Path_, Mar
     return merged, all_marks
 
 
-def load_config(path: str | Path) -> LoadedConfig:
-    """Load and validate the schema of a config file (components are checked by `validate`)."""
+def load_config(path: str | Path, *, stored: bool = False) -> LoadedConfig:
+    """Load and validate the schema of a config file (components are checked by `validate`).
+
+    `stored`: a config a checkpoint holds, which its user did not write; old spellings load silently.
+    """
     path = Path(path)
     full = str(path.resolve())
     try:
@@ -128,7 +131,8 @@ def load_config(path: str | Path) -> LoadedConfig:
         loaded.spec = ModelConfig.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ConfigError(loaded.locate(pydantic_problems(exc, (), ModelConfig))) from None
-    _deprecations(raw, loaded)
+    if not stored:
+        _deprecations(raw, loaded)
     return loaded
 
 

@@ -2,7 +2,7 @@
 
 A checkpoint is a directory:
 
-    model.safetensors       parameters, flat keys `<pathway>.<parameter path>` (LoRA runs: adapters only)
+    model.safetensors       parameters, flat keys `<pathway>.<parameter path>` (adapter runs: adapters only)
     optimizer.safetensors   optimizer state of the trainable parameters (absent where nothing is trained)
     state.json              step, seed, data position, trainable pathways, config hash, tokenizer, base checkpoint
     config.yaml             the fully resolved config
@@ -171,7 +171,7 @@ def list_checkpoints(ckpt_root: Path) -> list[Path]:
 
 
 def content_hash(path: str | Path) -> str:
-    """sha256 of a checkpoint's weights (`model.safetensors`): what a LoRA run records of its base."""
+    """sha256 of a checkpoint's weights (`model.safetensors`): what an adapter run records of its base."""
     digest = hashlib.sha256()
     with open(Path(path) / "model.safetensors", "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -180,19 +180,21 @@ def content_hash(path: str | Path) -> str:
 
 
 def base_of(c: "Checkpoint") -> Path:
-    """The base checkpoint a LoRA checkpoint adapts, checked to be the very weights it was trained on.
+    """The base checkpoint an adapter checkpoint adapts, checked to be the very weights it was trained on.
 
     Runs record the base's absolute path and the sha256 of its weights; older
     ones recorded a path relative to the working directory and no hash.
     """
     where = str(c.path / "state.json")
+    if not c.state.base_checkpoint:
+        raise CheckpointError([Problem("base_checkpoint", "this adapter checkpoint records no base checkpoint, so its adapters have nothing to adapt", where)])
     base = Path(c.state.base_checkpoint)
     if not (base / "model.safetensors").is_file():
-        raise CheckpointError([Problem("base_checkpoint", f"the base checkpoint {base} of this LoRA checkpoint is gone (moved or deleted)", where)])
+        raise CheckpointError([Problem("base_checkpoint", f"the base checkpoint {base} of this adapter checkpoint is gone (moved or deleted)", where)])
     expected = c.state.base_sha256
     if expected and content_hash(base) != expected:
         raise CheckpointError(
-            [Problem("base_checkpoint", f"{base} is not the base this LoRA checkpoint was trained on: its weights changed (sha256 {content_hash(base)[:12]}, expected {expected[:12]})", where)]
+            [Problem("base_checkpoint", f"{base} is not the base this adapter checkpoint was trained on: its weights changed (sha256 {content_hash(base)[:12]}, expected {expected[:12]})", where)]
         )
     return base
 

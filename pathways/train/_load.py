@@ -36,7 +36,7 @@ def load_trained(path: str | Path, *, check_memory: bool = False, mode: str = "g
     allocated (`mode`: what it will be used for, as `pathways.plan.preflight` takes).
     """
     c = ckpt.load(path)
-    graph = resolve(load_config(c.path / "config.yaml"))
+    graph = resolve(load_config(c.path / "config.yaml", stored=True))
     if check_memory:
         from pathways.plan import preflight
 

@@ -57,6 +57,8 @@ def _adapter_override(current: AdapterSpec | None, o: Overrides) -> AdapterSpec 
     if o.lora_rank is not None:
         if kind is not None and kind != "lora":
             raise ConfigError([Problem("--lora-rank", f"sets the rank of a 'lora' adapter, but --adapter is {kind!r}: drop one of them")])
+        if kind is None and current is not None and current.type != "lora":
+            raise ConfigError([Problem("--lora-rank", f"sets the rank of a 'lora' adapter, but train.adapter.type is {current.type!r}: add --adapter lora to replace it, or drop --lora-rank")])
         kind = "lora"
     if kind is None and not o.adapter_config and o.lora_rank is None:
         return current
@@ -108,8 +110,10 @@ class TrainState(eqx.Module):
     """Everything training changes, as one pytree; the loop, checkpointing and resume take and return it.
 
     `trainable` is the differentiated half (None where frozen), `frozen` the rest;
-    `combine`d they are the model. `data_position` is the index of the next training
-    example; `rng` is the run's key (per-step randomness folds in `step`).
+    `combine`d they are the model. `data_position` is the index of the next (micro-)batch
+    the batcher gives (`grad_accum` of them per step); `rng` is the run's key, from which
+    anything random per step is to be drawn by folding in `step` (no built-in pathway
+    draws any yet: there is no dropout).
     """
 
     trainable: Graph
@@ -123,9 +127,9 @@ class TrainState(eqx.Module):
     def model(self) -> Graph:
         return eqx.combine(self.trainable, self.frozen)
 
-    def advanced(self, trainable, opt_state, examples: int) -> "TrainState":
-        """The state after one optimizer step that read `examples` examples."""
-        return dataclasses.replace(self, trainable=trainable, opt_state=opt_state, step=self.step + 1, data_position=self.data_position + examples)
+    def advanced(self, trainable, opt_state, batches: int) -> "TrainState":
+        """The state after one optimizer step that read `batches` (micro-)batches."""
+        return dataclasses.replace(self, trainable=trainable, opt_state=opt_state, step=self.step + 1, data_position=self.data_position + batches)
 
 
 @dataclasses.dataclass
@@ -322,6 +326,13 @@ def prepare(
         sel = Selection.from_config(train.trainable, train.adapter)
     except ConfigError as exc:
         raise ConfigError(loaded.locate(exc.problems)) from None
+    if sel.adapter is not None:  # recorded as validated, defaults filled in: `{rank: 8}` and `{}` are one LoRA
+        adapter = train.adapter.model_copy(update={"config": sel.config.model_dump(mode="json")})
+        train = train.model_copy(update={"adapter": adapter})
+        loaded = dataclasses.replace(loaded, spec=spec.model_copy(update={"train": train}))
+        spec = loaded.spec
+        if init_from is None and resume_from is None:
+            raise ConfigError(loaded.locate([Problem("train.adapter", f"an adapter ({sel.adapter.type_name!r}) trains around a base model's weights: start from one with `pathways finetune --from CKPT`")]))
     graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in train.losses)))
     batcher, eval_batcher = open_data(loaded, graph)
     if check_memory:  # before anything is allocated

@@ -13,7 +13,7 @@ class CheckpointState:
 
     Attributes:
         step: optimizer steps taken.
-        seed, data_position: the run's seed and the next example index (exact resume).
+        seed, data_position: the run's seed and the index of the next (micro-)batch (exact resume).
         trainable: pathways whose weights (or adapters) this run trained.
         config_sha256: hash of the config the checkpoint was written with.
         tokenizer: the tokenizer's identity (type, vocabulary size, hash), or None.

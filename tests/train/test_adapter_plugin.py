@@ -111,6 +111,8 @@ def test_bad_adapter_settings_are_one_line_each(capsys, tmp_path, installed, bas
     assert (code, err) == (2, "error: --adapter-config.min_features: Input should be greater than 0 (got 0)\n")
     code, _, err = cli(capsys, *args, "--adapter", "output_gain", "--adapter-config", "min_features=100000")
     assert code == 2 and err.strip().endswith("train.trainable: adapter 'output_gain' finds nothing to adapt in pathway 'decoder': train its weights (no adapter) or name another pathway")
+    code, _, err = cli(capsys, "finetune", with_adapter(write_config(tmp_path, "gain.yaml"), "{type: output_gain}"), "--pathway", "decoder", "--lora-rank", 2, "--from", base_run, "--out", tmp_path / "ft")
+    assert (code, err) == (2, "error: --lora-rank: sets the rank of a 'lora' adapter, but train.adapter.type is 'output_gain': add --adapter lora to replace it, or drop --lora-rank\n")
     yaml_bad = with_adapter(write_config(tmp_path, "bad.yaml"), "{type: output_gain, config: {min_feature: 2}}")
     code, _, err = cli(capsys, "finetune", yaml_bad, "--pathway", "decoder", "--from", base_run, "--out", tmp_path / "ft")
     line = next(i for i, l in enumerate(yaml_bad.read_text().splitlines(), 1) if "min_feature" in l)

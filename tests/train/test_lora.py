@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import numpy as np
 import pytest
+import yaml
 from safetensors.numpy import load_file
 from trainkit import cli, write_config
 
@@ -44,6 +45,8 @@ def test_lora_trains_and_saves_only_adapters(lora_run, base_run):
     state = json.loads((newest / "state.json").read_text())
     assert state["adapter"] == {"type": "lora", "config": {"rank": 4, "alpha": 16.0}, "pathways": ["decoder"]}
     assert state["base_checkpoint"] == str(list_checkpoints(base_run / "checkpoints")[-1])
+    saved = yaml.safe_load((newest / "config.yaml").read_text())["train"]  # as validated: the default alpha is written out
+    assert saved["trainable"] == ["decoder"] and saved["adapter"] == {"type": "lora", "config": {"rank": 4, "alpha": 16.0}}
 
     # The adapted model is the untouched base plus the adapters.
     model, _, _ = load_adapted_model(lora_run)
@@ -147,3 +150,13 @@ def test_validate_checks_what_trains_and_the_adapter(capsys, tmp_path):
     assert lines[0].endswith("train.trainable.0: 'decodr' is not a pathway of this config; did you mean 'decoder'? (pathways: decoder, fusion, image, lm_head, text)")
     assert ":" in lines[1] and "train.adapter.type: unknown adapter type 'loar'; did you mean 'lora'? (registered: lora" in lines[1]
     assert lines[1].startswith(f"error: {bad}:")
+
+
+def test_an_adapter_without_a_base_is_refused(capsys, tmp_path):
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("  steps: 4\n", "  steps: 4\n  trainable: [decoder]\n  adapter: {type: lora}\n"))
+    code, _, err = cli(capsys, "train", config, "--out", tmp_path / "run")
+    assert code == 2 and err.strip().endswith(
+        "train.adapter: an adapter ('lora') trains around a base model's weights: start from one with `pathways finetune --from CKPT`"
+    )
+    assert not (tmp_path / "run").exists()

@@ -205,17 +205,17 @@ def test_a_lora_checkpoint_refuses_a_changed_or_missing_base(capsys, tmp_path, l
         shutil.copyfile(other / "model.safetensors", base / "model.safetensors")
         code, _, err = cli(capsys, "lora-merge", lora, "--out", tmp_path / "merged")
         assert code == 2
-        assert err.startswith(f"error: {newest / 'state.json'}: base_checkpoint: {base} is not the base this LoRA checkpoint was trained on")
+        assert err.startswith(f"error: {newest / 'state.json'}: base_checkpoint: {base} is not the base this adapter checkpoint was trained on")
         assert len(err.splitlines()) == 1
         code, _, err = cli(capsys, "generate", lora, "--prompt", "a")
-        assert code == 2 and "is not the base this LoRA checkpoint was trained on" in err
+        assert code == 2 and "is not the base this adapter checkpoint was trained on" in err
     finally:
         (base / "model.safetensors").write_bytes(saved)
     moved = base.with_name(base.name + "-moved")
     base.rename(moved)
     try:
         code, _, err = cli(capsys, "lora-merge", lora, "--out", tmp_path / "merged")
-        assert (code, err) == (2, f"error: {newest / 'state.json'}: base_checkpoint: the base checkpoint {base} of this LoRA checkpoint is gone (moved or deleted)\n")
+        assert (code, err) == (2, f"error: {newest / 'state.json'}: base_checkpoint: the base checkpoint {base} of this adapter checkpoint is gone (moved or deleted)\n")
     finally:
         moved.rename(base)
 

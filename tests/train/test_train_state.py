@@ -31,7 +31,7 @@ def test_init_splits_by_the_selection_once_and_starts_at_zero(graph):
     assert (state.step, state.data_position) == (0, 0) and training(state) == {"image"}
     assert eqx.tree_equal(state.model, model)  # the halves combine back into exactly the model
     assert count_params(state.opt_state) == 2 * count_params(eqx.filter(state.trainable, eqx.is_inexact_array))  # adam: mu, nu
-    later = state.advanced(state.trainable, state.opt_state, examples=2)
+    later = state.advanced(state.trainable, state.opt_state, batches=2)
     assert (later.step, later.data_position) == (1, 2) and later.frozen is state.frozen
     assert shard(state, None, []) is state  # no mesh: nothing moves
 
