@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -13,44 +15,72 @@ from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
 from pathways.components._cost import Blocks, Cost, cross_attention_flops
 from pathways.components._ports import Port
-from pathways.nn import Attention, GatedCrossAttention, GeGLU, RMSNorm, Stack, causal_mask, count_params
+from pathways.nn import Attention, GatedCrossAttention, GeGLU, RMSNorm, Stack, causal_mask, count_params, sliding_window
 
 
 class DecoderBlock(eqx.Module):
-    """Gemma block: `x + attn(rmsnorm(x))`, then `x + geglu(rmsnorm(x))`."""
+    """Gemma block: `x + attn(rmsnorm(x))`, then `x + geglu(rmsnorm(x))`.
+
+    With `post_norms` (Gemma 2/3) each branch's output is RMS-normalised again before
+    it is added. A local (sliding-window) layer attends to the last `window` positions.
+    """
 
     attn_norm: RMSNorm
     attn: Attention
     mlp_norm: RMSNorm
     mlp: GeGLU
+    post_attn_norm: RMSNorm | None
+    post_mlp_norm: RMSNorm | None
 
     def __init__(self, cfg: "GemmaDecoder.Config", *, key: PRNGKeyArray):
         ka, km = jr.split(key)
         self.attn_norm = RMSNorm(cfg.width, eps=cfg.norm_eps)
-        self.attn = Attention(cfg.width, cfg.heads, cfg.kv_heads, cfg.head_dim, rope_base=cfg.rope_base, key=ka)
+        scale = None if cfg.query_pre_attn_scalar is None else cfg.query_pre_attn_scalar**-0.5
+        self.attn = Attention(
+            cfg.width, cfg.heads, cfg.kv_heads, cfg.head_dim, rope_base=cfg.rope_base, rope_scale=cfg.rope_global_scaling,
+            qk_norm=cfg.qk_norm, norm_eps=cfg.norm_eps, query_scale=scale, softcap=cfg.attn_logit_softcap, key=ka,
+        )
         self.mlp_norm = RMSNorm(cfg.width, eps=cfg.norm_eps)
         self.mlp = GeGLU(cfg.width, cfg.mlp_dim, key=km)
+        self.post_attn_norm = RMSNorm(cfg.width, eps=cfg.norm_eps) if cfg.post_norms else None
+        self.post_mlp_norm = RMSNorm(cfg.width, eps=cfg.norm_eps) if cfg.post_norms else None
 
     def __call__(
-        self, x: Float[Array, "B T D"], *, mask: Bool[Array, "B T T"], positions: Int[Array, "B T"]
+        self, x: Float[Array, "B T D"], *, mask: Bool[Array, "B T T"], positions: Int[Array, "B T"], local_mask=None, layer=None
     ) -> Float[Array, "B T D"]:
-        return self.prefill(x, mask=mask, positions=positions)[0]
+        return self.prefill(x, mask=mask, positions=positions, local_mask=local_mask, layer=layer)[0]
 
-    def prefill(self, x, *, mask, positions):
-        """The block on a whole sequence, also returning its keys and values `[B, T, K, hd]` for a cache."""
+    def _residuals(self, x, attn):
+        if self.post_attn_norm is not None:
+            attn = self.post_attn_norm(attn)
+        x = x + attn
+        out = self.mlp(self.mlp_norm(x))
+        if self.post_mlp_norm is not None:
+            out = self.post_mlp_norm(out)
+        return x + out
+
+    def prefill(self, x, *, mask, positions, local_mask=None, layer=None):
+        """The block on a whole sequence, also returning its keys and values `[B, T, K, hd]` for a cache.
+
+        `layer` (inside a scanned stack of mixed layers): `local` (bool), `rope_base` and
+        `rope_scale` of this layer; `local_mask` is the mask local layers use.
+        """
+        rope = None if layer is None else (layer["rope_base"], layer["rope_scale"])
+        if layer is not None:
+            mask = jnp.where(layer["local"], local_mask, mask)
         h = self.attn_norm(x)
-        k, v = self.attn.keys_values(h, positions)
-        x = x + self.attn.attend(self.attn.queries(h, positions), k, v, mask)
-        return x + self.mlp(self.mlp_norm(x)), (k, v)
+        k, v = self.attn.keys_values(h, positions, rope=rope)
+        attn = self.attn.attend(self.attn.queries(h, positions, rope=rope), k, v, mask)
+        return self._residuals(x, attn), (k, v)
 
-    def decode(self, x, *, cache: tuple[Array, Array], valid, index, position):
+    def decode(self, x, *, cache: tuple[Array, Array], valid, index, position, rope=None):
         """One new token per row: `x [B, 1, D]` written into the cache at `index [B]`, attending to `valid [B, M]`."""
         h = self.attn_norm(x)
-        k, v = self.attn.keys_values(h, position[:, None])
+        k, v = self.attn.keys_values(h, position[:, None], rope=rope)
         write = jax.vmap(lambda c, u, i: jax.lax.dynamic_update_slice_in_dim(c, u, i, axis=0))
         cache_k, cache_v = write(cache[0], k, index), write(cache[1], v, index)
-        x = x + self.attn.attend(self.attn.queries(h, position[:, None]), cache_k, cache_v, valid[:, None, :])
-        return x + self.mlp(self.mlp_norm(x)), (cache_k, cache_v)
+        attn = self.attn.attend(self.attn.queries(h, position[:, None], rope=rope), cache_k, cache_v, valid[:, None, :])
+        return self._residuals(x, attn), (cache_k, cache_v)
 
 
 class GemmaDecoder(Component):
@@ -58,6 +88,14 @@ class GemmaDecoder(Component):
 
     With `cross_attention_every: k`, a gated cross-attention block (Flamingo) runs
     before every k-th decoder block, attending to `context`.
+
+    The Gemma 2 and Gemma 3 options, each off by default: `attention_pattern` (repeated
+    over the layers: `[local, global]` for Gemma 2, five `local` then one `global` for
+    Gemma 3) with `sliding_window` for the local layers; `attn_logit_softcap`;
+    `query_pre_attn_scalar` (logits scaled by its inverse square root instead of
+    `head_dim`'s); `qk_norm`; `post_norms` (an RMSNorm on each branch's output);
+    `rope_local_base` (RoPE base of local layers) and `rope_global_scaling` (linear
+    RoPE scaling of global layers).
 
     Inputs:  `x [B, T, D]` (embeddings); optional `mask [B, T, T] bool` (default causal,
              an early-fusion prefix-LM mask goes here); optional `positions [B, T] int`
@@ -85,9 +123,26 @@ class GemmaDecoder(Component):
         context_dim: pydantic.PositiveInt | None = None
         remat: bool = False
         scan_layers: bool = pydantic.Field(True, description="lax.scan over layers (fast compile); false unrolls them (faster steps on CPU)")
+        attention_pattern: list[Literal["global", "local"]] | None = pydantic.Field(
+            None, min_length=1, description="attention kind of layers 0, 1, ..., repeated over the depth (default: all global)"
+        )
+        sliding_window: pydantic.PositiveInt | None = pydantic.Field(None, description="positions a local layer sees: its own and the window-1 before it")
+        attn_logit_softcap: pydantic.PositiveFloat | None = pydantic.Field(None, description="attention logits become c * tanh(logits / c) (Gemma 2: 50)")
+        query_pre_attn_scalar: pydantic.PositiveFloat | None = pydantic.Field(None, description="attention logits scaled by 1/sqrt(this) (default head_dim)")
+        qk_norm: bool = pydantic.Field(False, description="RMSNorm over each query and key head before RoPE (Gemma 3)")
+        post_norms: bool = pydantic.Field(False, description="RMSNorm on the attention and MLP outputs before each residual add (Gemma 2/3)")
+        rope_local_base: pydantic.PositiveFloat | None = pydantic.Field(None, description="RoPE base of local layers (default rope_base; Gemma 3: 10000)")
+        rope_global_scaling: pydantic.PositiveFloat = pydantic.Field(1.0, description="linear RoPE scaling factor of global layers (Gemma 3 4B+: 8)")
 
         @pydantic.model_validator(mode="after")
         def _check(self):
+            local = "local" in (self.attention_pattern or ())
+            if local and self.sliding_window is None:
+                raise ValueError("attention_pattern has local layers: set sliding_window (how many positions they see)")
+            if self.sliding_window is not None and not local:
+                raise ValueError("sliding_window is set but no layer is local: add 'local' to attention_pattern")
+            if local and self.cross_attention_every:
+                raise ValueError("attention_pattern with local layers does not combine with cross_attention_every")
             if self.heads % self.kv_heads:
                 raise ValueError(f"heads {self.heads} is not a multiple of kv_heads {self.kv_heads}")
             if self.head_dim % 2:
@@ -100,6 +155,9 @@ class GemmaDecoder(Component):
     cross: Stack | None
     final_norm: RMSNorm
     every: int | None = eqx.field(static=True)
+    layer_local: tuple[bool, ...] = eqx.field(static=True)
+    layer_rope: tuple[tuple[float, float], ...] = eqx.field(static=True)  # (base, linear scale) of each layer
+    window: int | None = eqx.field(static=True)
 
     @classmethod
     def ports(cls, cfg: Config):
@@ -139,6 +197,21 @@ class GemmaDecoder(Component):
             )
             self.cross = Stack(make, cfg.depth // self.every, remat=cfg.remat, scan=cfg.scan_layers, key=kc)
         self.final_norm = RMSNorm(cfg.width, eps=cfg.norm_eps)
+        pattern = cfg.attention_pattern or ["global"]
+        self.layer_local = tuple(pattern[i % len(pattern)] == "local" for i in range(cfg.depth))
+        local_rope, global_rope = (cfg.rope_local_base or cfg.rope_base, 1.0), (cfg.rope_base, cfg.rope_global_scaling)
+        self.layer_rope = tuple(local_rope if is_local else global_rope for is_local in self.layer_local)
+        self.window = cfg.sliding_window
+
+    def _mixed(self) -> dict[str, Array] | None:
+        """Per-layer inputs of a stack with local layers (None when every layer is global: one kind, one program)."""
+        if not any(self.layer_local):
+            return None
+        return {
+            "local": jnp.asarray(self.layer_local),
+            "rope_base": jnp.asarray([b for b, _ in self.layer_rope], jnp.float32),
+            "rope_scale": jnp.asarray([s for _, s in self.layer_rope], jnp.float32),
+        }
 
     def __call__(
         self,
@@ -157,7 +230,11 @@ class GemmaDecoder(Component):
             mask = mask & token_mask[:, None, :]
         if positions is None:
             positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
-        if self.cross is None:
+        per_layer = self._mixed()
+        if per_layer is not None:
+            local_mask = sliding_window(mask, positions, positions, self.window)
+            x = self.blocks(x, mask=mask, positions=positions, local_mask=local_mask, per_layer=per_layer)
+        elif self.cross is None:
             x = self.blocks(x, mask=mask, positions=positions)
         else:
             x = self._with_cross_attention(x, mask, positions, context, context_mask)
@@ -191,27 +268,38 @@ class GemmaDecoder(Component):
             positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
         pad = lambda a: jnp.pad(a, [(0, 0), (0, cache_len - T)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
         kv, cross_kv = [], []
-        for cross, block in self._layers():
+        local_mask = sliding_window(mask, positions, positions, self.window) if any(self.layer_local) else None
+        for i, (cross, block) in enumerate(self._layers()):
             if cross is not None:
                 ckv = cross.context_keys_values(context)
                 cross_kv.append(ckv)
                 x = cross(x, context_kv=ckv, context_mask=context_mask)
-            x, (k, v) = block.prefill(x, mask=mask, positions=positions)
+            layer = self._layer(i)
+            x, (k, v) = block.prefill(x, mask=mask, positions=positions, local_mask=local_mask, layer=layer)
             kv.append((pad(k), pad(v)))
-        cache = {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask}
+        cache = {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask, "positions": pad(positions)}
         return self.final_norm(x), cache
+
+    def _layer(self, i: int) -> dict[str, Any] | None:
+        """Layer `i`'s kind and RoPE as `DecoderBlock` takes them (None when every layer is global)."""
+        if not any(self.layer_local):
+            return None
+        return {"local": self.layer_local[i], "rope_base": self.layer_rope[i][0], "rope_scale": self.layer_rope[i][1]}
 
     def decode(self, *, x, cache, valid, index, position):
         """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`,
         attending to the slots `valid [B, cache_len]` marks (this one included)."""
         kv, cross_i = [], 0
-        for (cross, block), layer_kv in zip(self._layers(), cache["kv"]):
+        slots = jax.vmap(lambda c, p, i: jax.lax.dynamic_update_slice_in_dim(c, p[None], i, axis=0))(cache["positions"], position, index)
+        local_valid = valid & (slots > position[:, None] - self.window) if any(self.layer_local) else valid
+        for i, ((cross, block), layer_kv) in enumerate(zip(self._layers(), cache["kv"])):
             if cross is not None:
                 x = cross(x, context_kv=cache["cross_kv"][cross_i], context_mask=cache["context_mask"])
                 cross_i += 1
-            x, layer_kv = block.decode(x, cache=layer_kv, valid=valid, index=index, position=position)
+            rope = None if self._layer(i) is None else self.layer_rope[i]
+            x, layer_kv = block.decode(x, cache=layer_kv, valid=local_valid if self.layer_local[i] else valid, index=index, position=position, rope=rope)
             kv.append(layer_kv)
-        return self.final_norm(x), {**cache, "kv": kv}
+        return self.final_norm(x), {**cache, "kv": kv, "positions": slots}
 
     def _with_cross_attention(self, x, mask, positions, context, context_mask):
         """Scan over groups of `every` blocks, each group led by one gated cross-attention block."""

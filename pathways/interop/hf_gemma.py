@@ -1,4 +1,5 @@
-"""Import a Hugging Face Gemma checkpoint (`GemmaForCausalLM`) as a Pathways checkpoint.
+"""Import a Hugging Face Gemma text checkpoint (Gemma 1, 2 or 3: `model_type` `gemma`, `gemma2`,
+`gemma3_text`) as a Pathways checkpoint.
 
 The Hugging Face directory holds `config.json` and safetensors weights (one
 `model.safetensors`, or shards listed by `model.safetensors.index.json`), and
@@ -41,6 +42,9 @@ from pathways.train import CheckpointState, config_hash, write_checkpoint
 # transformers reads the legacy "gelu" of the original releases as the tanh form.
 TANH_GELU = ("gelu", "gelu_pytorch_tanh")
 
+# Text decoders this import reads, by `config.json` `model_type`.
+TEXT_FAMILIES = ("gemma", "gemma2", "gemma3_text")
+
 # Per-layer HF tensor (under `layers.{i}.`) -> Pathways parameter (under `decoder.blocks.layers.`), transposed?
 LAYER_WEIGHTS: dict[str, tuple[str, bool]] = {
     "input_layernorm.weight": ("attn_norm.weight", False),
@@ -53,6 +57,14 @@ LAYER_WEIGHTS: dict[str, tuple[str, bool]] = {
     "mlp.up_proj.weight": ("mlp.up_proj.weight", True),
     "mlp.down_proj.weight": ("mlp.down_proj.weight", True),
 }
+# Gemma 2 and 3 normalise each branch's output too, so the second norm is a post-attention norm there.
+LAYER_WEIGHTS_2 = {k: v for k, v in LAYER_WEIGHTS.items() if k != "post_attention_layernorm.weight"} | {
+    "post_attention_layernorm.weight": ("post_attn_norm.weight", False),
+    "pre_feedforward_layernorm.weight": ("mlp_norm.weight", False),
+    "post_feedforward_layernorm.weight": ("post_mlp_norm.weight", False),
+}
+LAYER_WEIGHTS_3 = LAYER_WEIGHTS_2 | {"self_attn.q_norm.weight": ("attn.q_norm.weight", False), "self_attn.k_norm.weight": ("attn.k_norm.weight", False)}
+FAMILY_WEIGHTS = {"gemma": LAYER_WEIGHTS, "gemma2": LAYER_WEIGHTS_2, "gemma3_text": LAYER_WEIGHTS_3}
 
 
 class HFImportError(PathwaysError):
@@ -63,7 +75,7 @@ class HFImportError(PathwaysError):
 
 
 def read_hf_config(hf_dir: str | Path) -> dict[str, Any]:
-    """`config.json` of a HF checkpoint directory, checked to be a Gemma (1) model."""
+    """`config.json` of a HF checkpoint directory, checked to be a Gemma text model this import reads."""
     file = Path(hf_dir) / "config.json"
     if not file.is_file():
         raise HFImportError([Problem("", "no config.json: not a Hugging Face checkpoint directory", str(hf_dir))])
@@ -72,19 +84,54 @@ def read_hf_config(hf_dir: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise HFImportError([Problem("", f"not valid JSON: {exc}", str(file))]) from None
     model_type = hf.get("model_type")
-    if model_type != "gemma":
-        raise HFImportError([Problem("model_type", f"is {model_type!r}, not 'gemma': only Gemma (1) checkpoints can be imported", str(file))])
+    if model_type not in TEXT_FAMILIES:
+        raise HFImportError([Problem("model_type", f"is {model_type!r}: supported model types are {', '.join(TEXT_FAMILIES)}", str(file))])
     return hf
 
 
-def _rope_theta(hf: dict[str, Any], file: str) -> float:
-    """RoPE base: top-level `rope_theta` (transformers 4) or `rope_parameters.rope_theta` (transformers 5)."""
+def _rope(hf: dict[str, Any], file: str) -> tuple[float, float, float | None]:
+    """(global base, global linear scaling, local base or None) from `rope_theta` / `rope_scaling` /
+    `rope_local_base_freq` (transformers 4) or `rope_parameters` (transformers 5, per layer type for Gemma 3)."""
     params = hf.get("rope_parameters") or {}
-    scaling = hf.get("rope_scaling")
-    kind = params.get("rope_type") or params.get("type") or (scaling or {}).get("rope_type") or (scaling or {}).get("type") or "default"
-    if kind != "default":
-        raise HFImportError([Problem("rope_parameters", f"RoPE type {kind!r} is not supported (only the default, unscaled RoPE)", file)])
-    return float(params.get("rope_theta", hf.get("rope_theta", 10_000.0)))
+    per_type = isinstance(params.get("full_attention"), dict) or isinstance(params.get("sliding_attention"), dict)
+    full = dict(params.get("full_attention") or {}) if per_type else dict(params)
+    local = dict(params.get("sliding_attention") or {}) if per_type else {}
+    full = {**(hf.get("rope_scaling") or {}), **full}
+    problems = []
+    scale = 1.0
+    for where, rope in (("full_attention", full), ("sliding_attention", local)):
+        kind = rope.get("rope_type") or rope.get("type") or "default"
+        if kind == "linear" and where == "full_attention":
+            scale = float(rope.get("factor", 1.0))
+        elif kind != "default":
+            field = f"rope_parameters.{where}" if per_type else ("rope_parameters" if params else "rope_scaling")
+            problems.append(Problem(field, f"RoPE type {kind!r} is not supported (default, or linear on global layers)", file))
+    if problems:
+        raise HFImportError(problems)
+    base = float(full.get("rope_theta", hf.get("rope_theta", 1_000_000.0 if hf.get("model_type") == "gemma3_text" else 10_000.0)))
+    local_base = local.get("rope_theta", hf.get("rope_local_base_freq"))
+    return base, scale, None if local_base is None else float(local_base)
+
+
+def _attention_pattern(hf: dict[str, Any], file: str) -> list[str] | None:
+    """The shortest repeating pattern of HF's `layer_types` as `local`/`global` (None: all global)."""
+    depth = int(hf["num_hidden_layers"])
+    types = hf.get("layer_types")
+    if types is None:
+        if hf["model_type"] == "gemma":
+            return None
+        period = 2 if hf["model_type"] == "gemma2" else int(hf.get("sliding_window_pattern", 6))
+        types = ["sliding_attention" if (i + 1) % period else "full_attention" for i in range(depth)]
+    names = {"sliding_attention": "local", "full_attention": "global"}
+    bad = sorted({t for t in types if t not in names})
+    if bad or len(types) != depth:
+        why = f"has layer types {bad} (only sliding_attention and full_attention)" if bad else f"lists {len(types)} layers for num_hidden_layers {depth}"
+        raise HFImportError([Problem("layer_types", why, file)])
+    kinds = [names[t] for t in types]
+    if "local" not in kinds:
+        return None
+    period = next(p for p in range(1, depth + 1) if all(kinds[i] == kinds[i % p] for i in range(depth)))
+    return kinds[:period]
 
 
 def gemma_config(hf: dict[str, Any], *, name: str = "gemma", tokenizer: bool = False, source: str = "config.json") -> dict[str, Any]:
@@ -103,13 +150,26 @@ def gemma_config(hf: dict[str, Any], *, name: str = "gemma", tokenizer: bool = F
         problems.append(Problem("use_bidirectional_attention", "is true: the Gemma decoder is causal", source))
     if not hf.get("tie_word_embeddings", True):
         problems.append(Problem("tie_word_embeddings", "is false: only Gemma's tied embeddings are supported", source))
+    rope_base, rope_scale, rope_local = 10_000.0, 1.0, None
     try:
-        rope_base = _rope_theta(hf, source)
+        rope_base, rope_scale, rope_local = _rope(hf, source)
     except HFImportError as exc:
         problems += exc.problems
-        rope_base = 10_000.0
     needed = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
     problems += [Problem(k, "is missing", source) for k in needed if k not in hf]
+    pattern = None
+    if not problems:
+        try:
+            pattern = _attention_pattern(hf, source)
+        except HFImportError as exc:
+            problems += exc.problems
+    family = hf.get("model_type", "gemma")
+    if family == "gemma":
+        problems += [
+            Problem(k, f"is {hf[k]!r}, but Gemma (1) has no soft-capping (is model_type right?)", source)
+            for k in ("attn_logit_softcapping", "final_logit_softcapping")
+            if hf.get(k) is not None
+        ]
     if problems:
         raise HFImportError(problems)
 
@@ -125,8 +185,25 @@ def gemma_config(hf: dict[str, Any], *, name: str = "gemma", tokenizer: bool = F
         "rope_base": rope_base,
         "norm_eps": float(hf.get("rms_norm_eps", 1e-6)),
     }
+    if family != "gemma":  # Gemma 2 and 3
+        decoder["post_norms"] = True
+        decoder["query_pre_attn_scalar"] = float(hf.get("query_pre_attn_scalar") or decoder["head_dim"])
+        if hf.get("attn_logit_softcapping") is not None:
+            decoder["attn_logit_softcap"] = float(hf["attn_logit_softcapping"])
+        if pattern is not None:
+            decoder["attention_pattern"] = pattern
+            decoder["sliding_window"] = int(hf.get("sliding_window") or 4096)
+        if family == "gemma3_text":
+            decoder["qk_norm"] = True
+        if rope_local is not None and pattern is not None:
+            decoder["rope_local_base"] = rope_local
+        if rope_scale != 1.0:
+            decoder["rope_global_scaling"] = rope_scale
+    head = {"vocab_size": vocab, "width": width, "tied": True}
+    if hf.get("final_logit_softcapping") is not None and family != "gemma":
+        head["softcap"] = float(hf["final_logit_softcapping"])
     pad_id = hf.get("pad_token_id")
-    config: dict[str, Any] = {"name": name, "description": "imported from a Hugging Face Gemma checkpoint"}
+    config: dict[str, Any] = {"name": name, "description": f"imported from a Hugging Face {hf.get('model_type', 'gemma')} checkpoint"}
     if tokenizer:
         config["tokenizer"] = "tokenizer.model"
     config |= {
@@ -141,7 +218,7 @@ def gemma_config(hf: dict[str, Any], *, name: str = "gemma", tokenizer: bool = F
             "decoder": {"type": "gemma_decoder", "config": decoder, "inputs": {"x": "text.embeddings", "token_mask": "text.mask"}},
             "lm_head": {
                 "type": "lm_head",
-                "config": {"vocab_size": vocab, "width": width, "tied": True},
+                "config": head,
                 "inputs": {"x": "decoder.x", "embedding": "text.table"},
             },
         },
@@ -253,7 +330,7 @@ def map_weights(hf: dict[str, Any], tensors: _Tensors, shapes: dict[str, tuple[i
         value = fetch(name, param, False, shapes[param])
         if value is not None:
             out[param] = value
-    for hf_name, (ours, transpose) in LAYER_WEIGHTS.items():
+    for hf_name, (ours, transpose) in FAMILY_WEIGHTS[hf.get("model_type", "gemma")].items():
         param = f"decoder.blocks.layers.{ours}"
         stacked = np.empty(shapes[param], dtype=np.float32)  # [L, ...], filled layer by layer
         for i in range(depth):
@@ -282,6 +359,8 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
     """
 
     hf_dir, out_dir = Path(hf_dir), Path(out_dir)
+    if out_dir.exists():  # never written into: a failed import leaves nothing behind, a finished one is whole
+        raise HFImportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
     hf = read_hf_config(hf_dir)
     tokenizer_file = hf_dir / "tokenizer.model"
     has_tokenizer = tokenizer_file.is_file()
@@ -305,9 +384,14 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
         params = map_weights(hf, _Tensors(hf_dir, stack), shapes)
     state = CheckpointState(
         step=0,
-        imported_from={"format": "hf-gemma", "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
+        imported_from={"format": "hf-gemma", "model_type": hf["model_type"], "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
         config_sha256=config_hash(config),
         tokenizer=graph.tokenizer.identity if graph.tokenizer is not None else None,
     )
     extra = {"tokenizer.model": tokenizer_file.read_bytes()} if has_tokenizer else None
     return write_checkpoint(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)
+
+
+def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None) -> Path:
+    """Import a Hugging Face checkpoint of any family this module reads (`TEXT_FAMILIES`, from config.json's `model_type`)."""
+    return import_hf_gemma(hf_dir, out_dir, target=target)

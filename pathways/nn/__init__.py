@@ -1,6 +1,6 @@
 """Layers shared by the built-in components. Dense layers act on `[N, D]` operands."""
 
-from pathways.nn._attention import Attention, causal_mask, dot_product_attention
+from pathways.nn._attention import Attention, causal_mask, dot_product_attention, sliding_window
 from pathways.nn._audio import log_mel_spectrogram, num_frames
 from pathways.nn._blocks import EncoderBlock, GatedCrossAttention, key_padding_mask
 from pathways.nn._conv import Conv1d
@@ -30,4 +30,5 @@ __all__ = [
     "num_frames",
     "sincos_2d_table",
     "sinusoidal_table",
+    "sliding_window",
 ]

@@ -39,15 +39,21 @@ class Stack(eqx.Module):
         self.remat = remat
         self.scan = scan
 
-    def __call__(self, x, **kwargs):
-        """Run `x = layer(x, **kwargs)` through every layer in order."""
+    def __call__(self, x, *, per_layer=None, **kwargs):
+        """Run `x = layer(x, **kwargs)` through every layer in order.
+
+        `per_layer` (a dict of arrays with a leading `num` axis, e.g. which layers attend
+        locally) is sliced like the parameters: layer `i` also gets `layer={k: v[i]}`.
+        """
         params, static = eqx.partition(self.layers, eqx.is_array)
 
-        def body(carry, layer_params):
+        def body(carry, xs):
+            layer_params, layer_inputs = xs
             layer = eqx.combine(layer_params, static)
-            return layer(carry, **kwargs), None
+            extra = {} if layer_inputs is None else {"layer": layer_inputs}
+            return layer(carry, **kwargs, **extra), None
 
         if self.remat:
             body = jax.checkpoint(body)
-        x, _ = jax.lax.scan(body, x, params, unroll=not self.scan)
+        x, _ = jax.lax.scan(body, x, (params, per_layer), unroll=not self.scan)
         return x

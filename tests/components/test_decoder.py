@@ -339,6 +339,31 @@ def test_config_rejects_inconsistent_values(overrides):
         GemmaDecoder.Config(**{**GQA, **overrides})
 
 
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"attention_pattern": ["local", "global"]}, "attention_pattern has local layers: set sliding_window"),
+        ({"sliding_window": 8}, "sliding_window is set but no layer is local"),
+        ({"attention_pattern": ["local"], "sliding_window": 4, "cross_attention_every": 1}, "does not combine with cross_attention_every"),
+        ({"attention_pattern": ["sliding"]}, "Input should be 'global' or 'local'"),
+        ({"attention_pattern": []}, "at least 1 item"),
+    ],
+)
+def test_gemma_2_and_3_options_are_checked_at_validate(overrides, message):
+    with pytest.raises(pydantic.ValidationError, match=message):
+        GemmaDecoder.Config(**{**GQA, **overrides})
+
+
+def test_default_options_build_the_same_parameters_and_program(key):
+    """Every Gemma 2/3 option off: no new parameter, and the forward pass is the same jaxpr as before them."""
+    plain = GemmaDecoder(GemmaDecoder.Config(**GQA), key=key)
+    explicit = GemmaDecoder(GemmaDecoder.Config(**GQA, attention_pattern=["global"], qk_norm=False, post_norms=False, rope_global_scaling=1.0), key=key)
+    x = jnp.ones((2, 5, GQA["width"]))
+    assert str(jax.make_jaxpr(lambda m: m(x=x))(plain)) == str(jax.make_jaxpr(lambda m: m(x=x))(explicit))
+    leaves = jax.tree_util.tree_flatten_with_path(eqx.filter(plain, eqx.is_array))[0]
+    assert not any("norm" in jax.tree_util.keystr(p) and ("q_norm" in jax.tree_util.keystr(p) or "post" in jax.tree_util.keystr(p)) for p, _ in leaves)
+
+
 def test_ports_follow_cross_attention(key):
     plain_in, out = GemmaDecoder.ports(GemmaDecoder.Config(**GQA))
     assert "context" not in plain_in and out["x"].shape == ("B", "T", 8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -106,3 +107,34 @@ def test_batch_fields_only_a_loss_reads_are_not_needed():
     assert "label" in gen.graph.batch
     out = gen.generate(["a"], audio=[np.zeros(16000, np.float32)], max_new_tokens=2)
     assert len(out) == 1  # before the fix: GenerateError "the model needs batch.label"
+
+
+@pytest.mark.parametrize("family", ["gemma2", "gemma3"])
+def test_cached_greedy_equals_full_recomputation_with_local_layers(family, tmp_path):
+    """Sliding-window layers in the cache see what they see uncached: prompts and outputs longer than the window."""
+    extra = {
+        "gemma2": "attention_pattern: [local, global], sliding_window: 3, attn_logit_softcap: 5.0, post_norms: true, query_pre_attn_scalar: 24",
+        "gemma3": "attention_pattern: [local, local, global], sliding_window: 4, qk_norm: true, post_norms: true, rope_local_base: 100.0, rope_global_scaling: 4.0",
+    }[family]
+    src = (EXAMPLES / "text_lm.yaml").read_text().replace("vocab_size: 4096", "vocab_size: 259").replace("mlp_dim: 512}", f"mlp_dim: 512, {extra}}}")
+    (tmp_path / "c.yaml").write_text("tokenizer: bytes\n" + src.replace("tied: true}", "tied: true, softcap: 3.0}"))
+    graph = pathways.validate(tmp_path / "c.yaml")
+    model = pathways.build(graph, jax.random.key(1))
+    model = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(2), x.shape) if eqx_is_norm(x) else x, model)
+    gen = Generator(model, graph, graph.tokenizer)
+    cached = gen.generate(PROMPTS, max_new_tokens=8)
+    full = gen.generate(PROMPTS, max_new_tokens=8, use_cache=False)
+    assert [g.tokens for g in cached] == [g.tokens for g in full]
+    # The window matters: the same weights with every layer global decode otherwise.
+    everywhere = src.replace(extra, extra.replace("local, ", "global, ").replace(", sliding_window: 3", "").replace(", sliding_window: 4", ""))
+    (tmp_path / "g.yaml").write_text("tokenizer: bytes\n" + everywhere.replace("tied: true}", "tied: true, softcap: 3.0}"))
+    graph_g = pathways.validate(tmp_path / "g.yaml")
+    params_g, static_g = eqx.partition(pathways.build(graph_g, jax.random.key(1)), eqx.is_array)
+    same_weights = eqx.combine(jax.tree.unflatten(jax.tree.structure(params_g), jax.tree.leaves(eqx.filter(model, eqx.is_array))), static_g)
+    other = Generator(same_weights, graph_g, graph_g.tokenizer)
+    assert [g.tokens for g in other.generate(PROMPTS, max_new_tokens=8)] != [g.tokens for g in cached]
+
+
+def eqx_is_norm(x) -> bool:
+    """Norm scales (1-D, start at 0): moved off zero so that a `w` vs `1 + w` slip would show."""
+    return getattr(x, "ndim", None) in (1, 2) and getattr(x, "dtype", None) == jnp.float32 and not np.any(np.asarray(x))

@@ -99,7 +99,7 @@ def test_non_gemma_checkpoint_is_an_error_naming_file_and_type(capsys, tmp_path)
     edit_config(hf, model_type="llama")
     code, _, err = cli(capsys, "import", "hf-gemma", hf, "--out", tmp_path / "ckpt")
     assert code == 2
-    assert f"{hf / 'config.json'}: model_type: is 'llama', not 'gemma'" in err
+    assert f"{hf / 'config.json'}: model_type: is 'llama': supported model types are gemma, gemma2, gemma3_text" in err
     assert not (tmp_path / "ckpt").exists()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathways.cli._group import add_group
 
-SUBCOMMANDS = ("hf_gemma",)
+SUBCOMMANDS = ("hf", "hf_gemma")
 
 
 def register(sub) -> None:
@@ -16,7 +16,7 @@ def register(sub) -> None:
         "import",
         __name__,
         SUBCOMMANDS,
-        help="convert another framework's checkpoint into a Pathways checkpoint (hf-gemma)",
+        help="convert another framework's checkpoint into a Pathways checkpoint (hf, hf-gemma)",
         description="Convert a checkpoint written by another framework into a Pathways checkpoint directory.",
         metavar="FORMAT",
     )
