@@ -12,7 +12,7 @@ import warnings
 from pathways._errors import PathwaysError, debugging
 
 # Subcommand modules; each defines `register(subparsers)` that adds its commands and sets `func` (train.py: train and finetune).
-COMMANDS = ("validate", "inspect", "plan", "forward", "train", "lora_merge", "import_", "diff", "plot", "generate", "eval", "tasks", "plugins", "registry", "schema", "tokenizer", "data")
+COMMANDS = ("validate", "inspect", "plan", "forward", "train", "lora_merge", "import_", "export", "diff", "plot", "generate", "eval", "tasks", "plugins", "registry", "schema", "tokenizer", "data")
 
 DESCRIPTION = """\
 Compose, grow and fine-tune Gemini-style multimodal models from YAML.

@@ -1,0 +1,146 @@
+"""Export a Pathways Gemma text checkpoint as a Hugging Face directory `from_pretrained` loads.
+
+The reverse of `hf_gemma`: a graph of `token_embedding -> gemma_decoder -> tied lm_head`
+becomes `config.json` of the family its options call for (`gemma3_text` with QK-norm,
+`gemma2` with post-branch norms, else `gemma`), `model.safetensors` with HF's names and
+layouts (Linear weights transposed back to `[out, in]`, layers unstacked) and the
+SentencePiece `tokenizer.model` when the checkpoint has one. An adapter checkpoint is
+merged first. The directory is built aside and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import save_file
+
+from pathways._errors import Problem
+from pathways.interop.hf_gemma import FAMILY_WEIGHTS, HFImportError
+
+ARCHITECTURES = {"gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}
+
+
+class HFExportError(HFImportError):
+    """A checkpoint that cannot be written as a Hugging Face model: another graph shape, or options HF lacks."""
+
+
+def _text_graph(config: dict[str, Any], where: str) -> tuple[dict, dict, dict]:
+    """The (text, decoder, lm_head) configs of a Gemma text graph; an error naming what does not fit."""
+    pathways = config.get("pathways") or {}
+    types = {name: p.get("type") for name, p in pathways.items()}
+    wanted = {"text": "token_embedding", "decoder": "gemma_decoder", "lm_head": "lm_head"}
+    problems = [Problem(f"pathways.{n}", f"is {types.get(n)!r}; a Hugging Face Gemma export needs {t!r} here", where) for n, t in wanted.items() if types.get(n) != t]
+    problems += [Problem(f"pathways.{n}", "has no Hugging Face Gemma counterpart: only text -> decoder -> lm_head graphs export (vision-language graphs not yet)", where) for n in pathways if n not in wanted]
+    if problems:
+        raise HFExportError(problems)
+    text, decoder, head = (pathways[n]["config"] for n in ("text", "decoder", "lm_head"))
+    if not head.get("tied"):
+        problems.append(Problem("pathways.lm_head.config.tied", "is false: Gemma ties the LM head to the embedding", where))
+    if decoder.get("cross_attention_every"):
+        problems.append(Problem("pathways.decoder.config.cross_attention_every", "is set: Gemma has no cross-attention", where))
+    if decoder.get("qk_norm") and not decoder.get("post_norms"):
+        problems.append(Problem("pathways.decoder.config.qk_norm", "without post_norms: no Gemma family has QK-norm but not post-branch norms", where))
+    if problems:
+        raise HFExportError(problems)
+    return text, decoder, head
+
+
+def hf_config(config: dict[str, Any], where: str = "config.yaml") -> dict[str, Any]:
+    """The `config.json` of a Pathways Gemma text config (as `resolved_yaml` gives it)."""
+    text, dec, head = _text_graph(config, where)
+    family = "gemma3_text" if dec.get("qk_norm") else "gemma2" if dec.get("post_norms") else "gemma"
+    problems = []
+    if family == "gemma" and (dec.get("attention_pattern") or dec.get("attn_logit_softcap") or head.get("softcap") or dec.get("query_pre_attn_scalar")):
+        problems.append(Problem("pathways.decoder.config", "Gemma 2/3 options without post_norms: no Hugging Face family matches", where))
+    if family != "gemma3_text" and (dec.get("rope_local_base") or dec.get("rope_global_scaling", 1.0) != 1.0):
+        problems.append(Problem("pathways.decoder.config.rope_local_base", "separate or scaled RoPE is Gemma 3's, which also has qk_norm", where))
+    if problems:
+        raise HFExportError(problems)
+    depth = dec["depth"]
+    out: dict[str, Any] = {
+        "architectures": [ARCHITECTURES[family]],
+        "model_type": family,
+        "vocab_size": text["vocab_size"],
+        "hidden_size": dec["width"],
+        "intermediate_size": dec["mlp_dim"],
+        "num_hidden_layers": depth,
+        "num_attention_heads": dec["heads"],
+        "num_key_value_heads": dec.get("kv_heads", 1),
+        "head_dim": dec.get("head_dim", 256),
+        "rms_norm_eps": dec.get("norm_eps", 1e-6),
+        "max_position_embeddings": (config.get("dims") or {}).get("T", 8192),
+        "pad_token_id": text.get("pad_id", 0),
+        "tie_word_embeddings": True,
+        "attention_bias": False,
+        ("hidden_act" if family == "gemma" else "hidden_activation"): "gelu_pytorch_tanh",
+        "dtype": "float32",
+    }
+    base = dec.get("rope_base", 10_000.0)
+    if family == "gemma":
+        out["rope_parameters"] = {"rope_theta": base, "rope_type": "default"}
+        return out
+    pattern = dec.get("attention_pattern") or ["global"]
+    kinds = [pattern[i % len(pattern)] for i in range(depth)]
+    out["layer_types"] = ["sliding_attention" if k == "local" else "full_attention" for k in kinds]
+    if dec.get("sliding_window") is not None:
+        out["sliding_window"] = dec["sliding_window"]
+    scalar = float(dec.get("query_pre_attn_scalar") or out["head_dim"])
+    out["query_pre_attn_scalar"] = int(scalar) if scalar.is_integer() else scalar  # transformers' field is an int
+    out["attn_logit_softcapping"] = dec.get("attn_logit_softcap")
+    out["final_logit_softcapping"] = head.get("softcap")
+    if family == "gemma2":
+        out["rope_parameters"] = {"rope_theta": base, "rope_type": "default"}
+    else:
+        scale = dec.get("rope_global_scaling", 1.0)
+        full = {"rope_theta": base, "rope_type": "linear", "factor": scale} if scale != 1.0 else {"rope_theta": base, "rope_type": "default"}
+        out["rope_parameters"] = {"full_attention": full, "sliding_attention": {"rope_theta": dec.get("rope_local_base") or base, "rope_type": "default"}}
+    return out
+
+
+def hf_tensors(params: dict[str, np.ndarray], family: str, depth: int) -> dict[str, np.ndarray]:
+    """HF's tensors (`model.` names, `[out, in]` Linear weights, one tensor per layer) from Pathways parameters."""
+    out = {"model.embed_tokens.weight": params["text.weight"], "model.norm.weight": params["decoder.final_norm.weight"]}
+    for hf_name, (ours, transpose) in FAMILY_WEIGHTS[family].items():
+        stacked = params[f"decoder.blocks.layers.{ours}"]
+        for i in range(depth):
+            value = np.swapaxes(stacked[i], -1, -2) if transpose else stacked[i]
+            out[f"model.layers.{i}.{hf_name}"] = np.ascontiguousarray(value)
+    return out
+
+
+def export_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
+    """Write the checkpoint (or run directory) `checkpoint` as the Hugging Face directory `out_dir` (which must not exist)."""
+    import equinox as eqx
+
+    from pathways.train import load_trained
+    from pathways.train._checkpoint import model_params
+    from pathways.train._load import checkpoint_adapter
+
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise HFExportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
+    model, c = load_trained(checkpoint)
+    where = str(c.path / "config.yaml")
+    config = hf_config(c.config, where)
+    if c.state.adapter:  # merged first: HF has no adapters of ours
+        adapter, _ = checkpoint_adapter(c)
+        names = list(c.state.adapter["pathways"])
+        model = eqx.tree_at(lambda m: [m.pathways[n] for n in names], model, [adapter.merge(model.pathways[n]) for n in names])
+    tensors = hf_tensors(model_params(model), config["model_type"], config["num_hidden_layers"])
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        if (c.path / "tokenizer.model").is_file():
+            shutil.copyfile(c.path / "tokenizer.model", tmp / "tokenizer.model")
+        os.rename(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir

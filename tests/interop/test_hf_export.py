@@ -1,0 +1,93 @@
+"""`pathways export hf`: a Pathways Gemma text checkpoint back as a Hugging Face directory.
+
+Import then export gives back HF's very tensors and options (no torch); with the `reference`
+extra, transformers' `from_pretrained` on an export of changed weights gives Pathways' logits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+
+import pathways
+from pathways.cli import main
+from pathways.interop import HFExportError, export_hf, import_hf
+from pathways.train import load, write_checkpoint
+from pathways.train._checkpoint import model_params
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FAMILIES = ["tiny-gemma", "tiny-gemma2", "tiny-gemma3"]
+# config.json keys that decide the computation (the rest is bookkeeping: ids, dtype, versions)
+MEANING = [
+    "model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+    "head_dim", "rms_norm_eps", "rope_parameters", "layer_types", "sliding_window", "query_pre_attn_scalar",
+    "attn_logit_softcapping", "final_logit_softcapping", "tie_word_embeddings",
+]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_import_then_export_gives_back_the_same_tensors_and_options(capsys, tmp_path, family):
+    import_hf(FIXTURES / family, tmp_path / "ckpt")
+    assert main(["export", "hf", str(tmp_path / "ckpt"), "--out", str(tmp_path / "hf")]) == 0
+    want, got = load_file(str(FIXTURES / family / "model.safetensors")), load_file(str(tmp_path / "hf" / "model.safetensors"))
+    want = {k if k.startswith("model.") else f"model.{k}": v for k, v in want.items() if k != "lm_head.weight"}
+    assert sorted(got) == sorted(want)
+    assert all(got[k].shape == want[k].shape and np.array_equal(got[k], want[k]) for k in want)
+    original, exported = json.loads((FIXTURES / family / "config.json").read_text()), json.loads((tmp_path / "hf" / "config.json").read_text())
+    for key in MEANING:
+        if key in original or key in exported:
+            assert exported.get(key) == original.get(key) or (key == "sliding_window" and "layer_types" not in original), key
+
+
+def test_only_text_graphs_export_and_out_must_be_new(capsys, tmp_path, base_checkpoint):
+    code, _, err = run_cli(capsys, "export", "hf", base_checkpoint, "--out", tmp_path / "hf")
+    assert code == 2 and "pathways.image: has no Hugging Face Gemma counterpart" in err
+    assert not (tmp_path / "hf").exists()
+    import_hf(FIXTURES / "tiny-gemma2", tmp_path / "ckpt")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(HFExportError, match="--out: already exists"):
+        export_hf(tmp_path / "ckpt", tmp_path / "taken")
+
+
+@pytest.fixture
+def base_checkpoint(tmp_path):
+    """A checkpoint of an image+text graph (examples/digits.yaml's shape), weights random."""
+    graph = pathways.validate(Path(__file__).resolve().parents[2] / "examples" / "digits.yaml")
+    model = pathways.build(graph, jax.random.key(0))
+    from pathways.config import resolved_yaml
+    from pathways.train import CheckpointState
+
+    config = resolved_yaml(graph.loaded)
+    config["tokenizer"] = str((Path(graph.loaded.path).parent / config["tokenizer"]).resolve()) if config.get("tokenizer") not in (None, "bytes") else config.get("tokenizer")
+    return write_checkpoint(tmp_path / "digits", params=model_params(model), opt_state=None, state=CheckpointState(step=0), config=config)
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_changed_weights_load_in_transformers_with_the_same_logits(tmp_path, family):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    c = load(import_hf(FIXTURES / family, tmp_path / "imported"))
+    rng = np.random.default_rng(3)  # a "fine-tuned" decoder: every decoder weight moved, the rest as imported
+    params = {k: v + (0.05 * rng.normal(size=v.shape).astype(np.float32) if k.startswith("decoder.") else 0) for k, v in c.params.items()}
+    tuned = write_checkpoint(tmp_path / "tuned", params=params, opt_state=None, state=c.state, config=c.config)
+    export_hf(tuned, tmp_path / "hf")
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf", attn_implementation="eager").float().eval()
+    tokens = np.load(FIXTURES / family / "tokens.npy")
+    ids = torch.from_numpy(tokens.astype(np.int64))
+    with torch.no_grad():
+        ref = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits.numpy()
+    got = np.asarray(pathways.load(tuned)({"tokens": tokens})["lm_head.logits"])
+    assert np.abs(got - ref).max() < 1e-4
+    assert np.abs(got - np.load(FIXTURES / family / "logits.npy")).max() > 1e-3  # the change is really in there
