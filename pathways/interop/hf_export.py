@@ -117,9 +117,7 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
     """Write the checkpoint (or run directory) `checkpoint` as the Hugging Face directory `out_dir` (which must not exist)."""
     import equinox as eqx
 
-    from pathways.train import load_trained
-    from pathways.train._checkpoint import model_params
-    from pathways.train._load import checkpoint_adapter
+    from pathways.train import checkpoint_adapter, load_trained, model_params
 
     out_dir = Path(out_dir)
     if out_dir.exists():

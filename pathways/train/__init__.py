@@ -1,9 +1,9 @@
 """Training and pathway-specific fine-tuning: freezing, optimisation, checkpoints, the loop."""
 
-from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, save
+from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, model_params, save
 from pathways.train._checkpoint import write as write_checkpoint
 from pathways.train._diff import diff_checkpoints
-from pathways.train._load import load_trained
+from pathways.train._load import checkpoint_adapter, load_trained
 from pathways.train._loop import FitResult, Interrupted, OutOfMemory, TrainingDiverged, fit, heldout_loss, is_run, print_counts
 from pathways.train._merge import merge_adapters
 from pathways.train._optim import learning_rate, make_optimizer
@@ -26,6 +26,7 @@ __all__ = [
     "Selection",
     "TrainingDiverged",
     "TrainState",
+    "checkpoint_adapter",
     "config_hash",
     "decay_mask",
     "diff_checkpoints",
@@ -44,6 +45,7 @@ __all__ = [
     "make_optimizer",
     "make_train_step",
     "merge_adapters",
+    "model_params",
     "parameter_counts",
     "plot_runs",
     "prepare",

@@ -18,6 +18,7 @@ import numpy as np
 import pydantic
 
 from pathways._errors import ConfigError, Problem
+from pathways.adapters import LoRA
 from pathways.config import AdapterSpec, LoadedConfig, load_config, resolved_yaml
 from pathways.data import Batcher, open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
@@ -53,13 +54,13 @@ def _override(model: pydantic.BaseModel, flag: str, **update):
 
 def _adapter_override(current: AdapterSpec | None, o: Overrides) -> AdapterSpec | None:
     """`train.adapter` as `--adapter`, `--adapter-config` and `--lora-rank` change it."""
-    kind = o.adapter
+    kind, lora = o.adapter, LoRA.type_name  # --lora-rank is the built-in LoRA's shorthand
     if o.lora_rank is not None:
-        if kind is not None and kind != "lora":
+        if kind is not None and kind != lora:
             raise ConfigError([Problem("--lora-rank", f"sets the rank of a 'lora' adapter, but --adapter is {kind!r}: drop one of them")])
-        if kind is None and current is not None and current.type != "lora":
+        if kind is None and current is not None and current.type != lora:
             raise ConfigError([Problem("--lora-rank", f"sets the rank of a 'lora' adapter, but train.adapter.type is {current.type!r}: add --adapter lora to replace it, or drop --lora-rank")])
-        kind = "lora"
+        kind = lora
     if kind is None and not o.adapter_config and o.lora_rank is None:
         return current
     if kind is None and current is None:
