@@ -1,7 +1,7 @@
 """Components: the pathway contract and the built-in pathways.
 
-Each built-in module (`text`, `image`, `audio`, `fusion`, `decoder`, `heads`) is
-also a plugin registering its classes through `pathways_register_components`.
+Each built-in module (`text`, `image`, `siglip`, `audio`, `projectors`, `fusion`,
+`decoder`, `heads`) is also a plugin registering its classes through `pathways_register_components`.
 """
 
 from pathways.components._base import KINDS, Component, ComponentConfig
@@ -15,6 +15,8 @@ from pathways.components.decoder import GemmaDecoder
 from pathways.components.fusion import EarlyFusion, LateFusion
 from pathways.components.heads import ClassifierHead, LMHead
 from pathways.components.image import ViTEncoder
+from pathways.components.projectors import LinearProjector, PoolingProjector
+from pathways.components.siglip import SiglipEncoder
 from pathways.components.text import TokenEmbedding
 
 __all__ = [
@@ -29,10 +31,13 @@ __all__ = [
     "KINDS",
     "LMHead",
     "LateFusion",
+    "LinearProjector",
     "Media",
     "MediaError",
     "Port",
+    "PoolingProjector",
     "ROLES",
+    "SiglipEncoder",
     "TokenEmbedding",
     "ViTEncoder",
     "check_component",

@@ -37,3 +37,13 @@ class Cost:
 def cross_attention_flops(block_params: int, kv_params: int, layers: int, queries: int, context: int, d_attn: int) -> float:
     """Gated cross-attention layers: q/o/MLP on the queries, k/v on the context, full attention."""
     return 2 * (block_params - kv_params) * queries + 2 * kv_params * context + 4 * layers * queries * context * d_attn
+
+
+def patch_encoder_cost(module, patches: int, depth: int, width: int, heads: int) -> Cost:
+    """A ViT-style encoder over `patches` tokens whose learned position table is `module.position`."""
+    from pathways.nn import count_params
+
+    emb = count_params(module.position)
+    per_token = 2 * (count_params(module) - emb) + 4 * depth * patches * width
+    blocks = (Blocks(depth, patches, width, heads, count_params(module.blocks) // depth),)
+    return Cost(tokens=patches, forward_flops=float(patches * per_token), embedding_params=emb, blocks=blocks)

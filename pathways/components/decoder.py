@@ -74,13 +74,31 @@ class DecoderBlock(eqx.Module):
         return self._residuals(x, attn), (k, v)
 
     def decode(self, x, *, cache: tuple[Array, Array], valid, index, position, rope=None):
-        """One new token per row: `x [B, 1, D]` written into the cache at `index [B]`, attending to `valid [B, M]`."""
+        """One new token per row: `x [B, 1, D]` written into the cache at slot `index [B]`, attending to the slots `valid [B, M]`."""
         h = self.attn_norm(x)
         k, v = self.attn.keys_values(h, position[:, None], rope=rope)
-        write = jax.vmap(lambda c, u, i: jax.lax.dynamic_update_slice_in_dim(c, u, i, axis=0))
-        cache_k, cache_v = write(cache[0], k, index), write(cache[1], v, index)
+        cache_k, cache_v = write_slot(cache[0], k, index), write_slot(cache[1], v, index)
         attn = self.attn.attend(self.attn.queries(h, position[:, None], rope=rope), cache_k, cache_v, valid[:, None, :])
         return self._residuals(x, attn), (cache_k, cache_v)
+
+
+def write_slot(cache: Array, new: Array, index: Int[Array, " B"]) -> Array:
+    """`cache [B, M, ...]` with row `b`'s `new [B, 1, ...]` written at slot `index[b]`."""
+    return jax.vmap(lambda c, u, i: jax.lax.dynamic_update_slice_in_dim(c, u, i, axis=0))(cache, new, index)
+
+
+def ring_from_prompt(a: Array, next_index: Int[Array, " B"], size: int) -> tuple[Array, Bool[Array, "B R"]]:
+    """The last `size` entries before `next_index[b]` of `a [B, S, ...]`, laid out as a ring buffer.
+
+    Ring slot `r` holds the latest prompt index `i < next_index` with `i % size == r`,
+    so decoding writes index `i` at slot `i % size`. Also returns which slots hold one.
+    """
+    r = jnp.arange(size)[None, :]
+    last = next_index[:, None] - 1
+    src = last - jnp.mod(last - r, size)  # [B, R]
+    held = src >= 0
+    gathered = jnp.take_along_axis(a, jnp.maximum(src, 0).reshape(src.shape + (1,) * (a.ndim - 2)), axis=1)
+    return gathered, held
 
 
 class GemmaDecoder(Component):
@@ -256,8 +274,10 @@ class GemmaDecoder(Component):
     def prefill(self, *, cache_len: int, x, mask=None, positions=None, token_mask=None, context=None, context_mask=None):
         """Run the prompt (`x [B, T, D]`, inputs as in `__call__`) and return `(x, cache)`.
 
-        The cache holds each block's keys and values padded to `cache_len`
-        positions and the cross-attention keys/values of `context`, computed once.
+        The cache holds each global block's keys and values padded to `cache_len`
+        slots and the cross-attention keys/values of `context`, computed once. A local
+        (sliding-window) block keeps only a ring of `min(sliding_window, cache_len)`
+        slots: the window's keys and values, their positions and which are real.
         """
         B, T, _ = x.shape
         if mask is None:
@@ -268,7 +288,16 @@ class GemmaDecoder(Component):
             positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
         pad = lambda a: jnp.pad(a, [(0, 0), (0, cache_len - T)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731
         kv, cross_kv = [], []
-        local_mask = sliding_window(mask, positions, positions, self.window) if any(self.layer_local) else None
+        cache: dict[str, Any] = {}
+        local_mask = None
+        if any(self.layer_local):
+            local_mask = sliding_window(mask, positions, positions, self.window)
+            real = jnp.diagonal(mask, axis1=1, axis2=2)  # [B, T]: every real position attends to itself
+            next_index = jnp.max(jnp.where(real, jnp.arange(T) + 1, 0), axis=1)  # decoding writes here first
+            ring = min(self.window, cache_len)
+            ring_positions, held = ring_from_prompt(positions, next_index, ring)
+            ring_real, _ = ring_from_prompt(real, next_index, ring)
+            cache |= {"ring_positions": ring_positions, "ring_valid": held & ring_real}
         for i, (cross, block) in enumerate(self._layers()):
             if cross is not None:
                 ckv = cross.context_keys_values(context)
@@ -276,8 +305,11 @@ class GemmaDecoder(Component):
                 x = cross(x, context_kv=ckv, context_mask=context_mask)
             layer = self._layer(i)
             x, (k, v) = block.prefill(x, mask=mask, positions=positions, local_mask=local_mask, layer=layer)
-            kv.append((pad(k), pad(v)))
-        cache = {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask, "positions": pad(positions)}
+            if self.layer_local[i]:
+                kv.append(tuple(ring_from_prompt(a, next_index, ring)[0] for a in (k, v)))
+            else:
+                kv.append((pad(k), pad(v)))
+        cache |= {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask}
         return self.final_norm(x), cache
 
     def _layer(self, i: int) -> dict[str, Any] | None:
@@ -288,18 +320,28 @@ class GemmaDecoder(Component):
 
     def decode(self, *, x, cache, valid, index, position):
         """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`,
-        attending to the slots `valid [B, cache_len]` marks (this one included)."""
+        attending to the slots `valid [B, cache_len]` marks (this one included). Local
+        layers write ring slot `index % ring` and attend to the real slots in the window."""
         kv, cross_i = [], 0
-        slots = jax.vmap(lambda c, p, i: jax.lax.dynamic_update_slice_in_dim(c, p[None], i, axis=0))(cache["positions"], position, index)
-        local_valid = valid & (slots > position[:, None] - self.window) if any(self.layer_local) else valid
+        updates: dict[str, Any] = {}
+        if any(self.layer_local):
+            ring = cache["ring_positions"].shape[1]
+            slot = jnp.mod(index, ring)
+            ring_positions = write_slot(cache["ring_positions"], position[:, None], slot)
+            ring_valid = write_slot(cache["ring_valid"], jnp.ones_like(slot, dtype=bool)[:, None], slot)
+            local_valid = ring_valid & (ring_positions > position[:, None] - self.window)
+            updates = {"ring_positions": ring_positions, "ring_valid": ring_valid}
         for i, ((cross, block), layer_kv) in enumerate(zip(self._layers(), cache["kv"])):
             if cross is not None:
                 x = cross(x, context_kv=cache["cross_kv"][cross_i], context_mask=cache["context_mask"])
                 cross_i += 1
             rope = None if self._layer(i) is None else self.layer_rope[i]
-            x, layer_kv = block.decode(x, cache=layer_kv, valid=local_valid if self.layer_local[i] else valid, index=index, position=position, rope=rope)
+            if self.layer_local[i]:
+                x, layer_kv = block.decode(x, cache=layer_kv, valid=local_valid, index=slot, position=position, rope=rope)
+            else:
+                x, layer_kv = block.decode(x, cache=layer_kv, valid=valid, index=index, position=position, rope=rope)
             kv.append(layer_kv)
-        return self.final_norm(x), {**cache, "kv": kv, "positions": slots}
+        return self.final_norm(x), {**cache, **updates, "kv": kv}
 
     def _with_cross_attention(self, x, mask, positions, context, context_mask):
         """Scan over groups of `every` blocks, each group led by one gated cross-attention block."""

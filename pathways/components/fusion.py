@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+import equinox as eqx
 import jax.numpy as jnp
 import pydantic
-from jaxtyping import Array, Bool, Float, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
@@ -15,22 +18,37 @@ from pathways.nn import GatedCrossAttention, count_params
 
 def prefix_lm_mask(valid: Bool[Array, "B S"], is_prefix: Bool[Array, " S"]) -> Bool[Array, "B S S"]:
     """`mask[b, i, j]`: key `j` is real and either `j <= i` or both `i` and `j` are in the prefix."""
-    S = is_prefix.shape[0]
-    causal = jnp.tril(jnp.ones((S, S), dtype=bool))
-    bidirectional = is_prefix[:, None] & is_prefix[None, :]
-    return (causal | bidirectional)[None, :, :] & valid[:, None, :]
+    return block_mask(valid, jnp.where(is_prefix, 0, -1)[None, :])
+
+
+def block_mask(valid: Bool[Array, "B S"], blocks: Int[Array, "B S"]) -> Bool[Array, "B S S"]:
+    """Causal attention, plus bidirectional attention within each block.
+
+    `mask[b, i, j]`: key `j` is real, and `j <= i` or `blocks[b, i] == blocks[b, j] >= 0`
+    (`-1` marks a position in no block). One block over the image and the prompt is
+    PaliGemma's prefix-LM mask; one block per image is Gemma 3's.
+    """
+    S = valid.shape[1]
+    causal = jnp.tril(jnp.ones((S, S), dtype=bool))[None]
+    same = (blocks[:, :, None] == blocks[:, None, :]) & (blocks[:, :, None] >= 0)
+    return (causal | same) & valid[:, None, :]
 
 
 class EarlyFusion(Component):
     """Concatenate modality token sequences before the text: `[prefix_0, ..., prefix_k, text]`.
 
     Inputs:  `prefix` (one or more `[B, N_i, D]`, in order), optional `prefix_mask`
-             (as many `[B, N_i] bool`), `text [B, T, D]`, optional `text_mask [B, T] bool`.
+             (as many `[B, N_i] bool`), `text [B, T, D]`, optional `text_mask [B, T] bool`,
+             optional `text_prefix [B, T] bool` (text tokens that join the bidirectional
+             prefix: PaliGemma's prompt, HF `token_type_ids == 0`).
     Outputs, with `S = sum(N_i) + T`:
-      `x [B, S, D]`; `mask [B, S, S] bool`, a prefix-LM attention mask (bidirectional
-      over the whole modality prefix, causal over text, padding never attended);
-      `positions [B, S] int32` counting real tokens only; `segment_ids [B, S] int32`
-      (`i` for prefix `i`, `k + 1` for text); `token_mask [B, S] bool` (real tokens).
+      `x [B, S, D]`; `mask [B, S, S] bool`, causal over text, padding never attended,
+      and bidirectional over the modality prefix: with `prefix_attention: joint` over
+      all prefixes and the text prefix together (PaliGemma's prefix-LM), with
+      `per_prefix` within each prefix alone (Gemma 3: each image's tokens);
+      `positions [B, S] int32` counting real tokens only, from `first_position`
+      (PaliGemma's are 1-based); `segment_ids [B, S] int32` (`i` for prefix `i`,
+      `k + 1` for text); `token_mask [B, S] bool` (real tokens).
     The text occupies the last `T` positions, so logits for text are `logits[:, -T:]`.
     """
 
@@ -41,6 +59,10 @@ class EarlyFusion(Component):
 
     class Config(ComponentConfig):
         width: pydantic.PositiveInt
+        prefix_attention: Literal["joint", "per_prefix"] = pydantic.Field(
+            "joint", description="bidirectional over all prefixes together (PaliGemma) or within each one (Gemma 3)"
+        )
+        first_position: pydantic.NonNegativeInt = pydantic.Field(0, description="position of the first real token (PaliGemma: 1)")
 
     @classmethod
     def ports(cls, cfg: Config):
@@ -50,6 +72,7 @@ class EarlyFusion(Component):
             "prefix_mask": Port(("B", "N"), "bool", "their valid-token masks", optional=True, variadic=True),
             "text": Port(("B", "T", D), "float", "text embeddings"),
             "text_mask": Port(("B", "T"), "bool", "text padding mask", optional=True),
+            "text_prefix": Port(("B", "T"), "bool", "text tokens attended bidirectionally with the prefix", optional=True),
         }
         outputs = {
             "x": Port(("B", "S", D), "float", "fused sequence"),
@@ -60,8 +83,13 @@ class EarlyFusion(Component):
         }
         return inputs, outputs
 
+    joint: bool = eqx.field(static=True)
+    first_position: int = eqx.field(static=True)
+
     def __init__(self, cfg: Config, *, key: PRNGKeyArray):
-        del cfg, key  # no parameters
+        del key  # no parameters
+        self.joint = cfg.prefix_attention == "joint"
+        self.first_position = cfg.first_position
 
     @classmethod
     def cost(cls, cfg, module, shapes):
@@ -75,6 +103,7 @@ class EarlyFusion(Component):
         text: Float[Array, "B T D"],
         prefix_mask: tuple[Bool[Array, "B N"], ...] | None = None,
         text_mask: Bool[Array, "B T"] | None = None,
+        text_prefix: Bool[Array, "B T"] | None = None,
     ) -> dict[str, Array]:
         B, T, _ = text.shape
         if prefix_mask is None:
@@ -88,11 +117,15 @@ class EarlyFusion(Component):
         segments = jnp.concatenate(
             [jnp.full(p.shape[1], i, jnp.int32) for i, p in enumerate(prefix)] + [jnp.full(T, len(prefix), jnp.int32)]
         )  # [S]
-        is_prefix = segments < len(prefix)
-        positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0).astype(jnp.int32)
+        k = len(prefix)
+        blocks = jnp.where(segments < k, 0 if self.joint else segments, -1)  # [S]
+        blocks = jnp.broadcast_to(blocks, (B, x.shape[1]))
+        if text_prefix is not None:  # the prompt joins the image block (per_prefix: a block of its own)
+            blocks = blocks.at[:, -T:].set(jnp.where(text_prefix, 0 if self.joint else k, -1))
+        positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0).astype(jnp.int32) + self.first_position
         return {
             "x": x,
-            "mask": prefix_lm_mask(valid, is_prefix),
+            "mask": block_mask(valid, blocks),
             "positions": positions,
             "segment_ids": jnp.broadcast_to(segments, (B, x.shape[1])),
             "token_mask": valid,

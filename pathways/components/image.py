@@ -12,11 +12,11 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from pathways._markers import hookimpl
 from pathways.components._base import Component, ComponentConfig
-from pathways.components._cost import Blocks, Cost
+from pathways.components._cost import patch_encoder_cost
 from pathways.components._media import load_image
 from pathways.components._ports import Port
 from pathways.components._roles import Media
-from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, count_params, sincos_2d_table
+from pathways.nn import EncoderBlock, LayerNorm, Linear, Stack, patchify, sincos_2d_table
 
 
 class ViTEncoder(Component):
@@ -94,17 +94,11 @@ class ViTEncoder(Component):
     @classmethod
     def cost(cls, cfg, module, shapes):
         n = (cfg.image_size[0] // cfg.patch) * (cfg.image_size[1] // cfg.patch)
-        emb = count_params(module.position)
-        per_token = 2 * (count_params(module) - emb) + 4 * cfg.depth * n * cfg.width
-        blocks = (Blocks(cfg.depth, n, cfg.width, cfg.heads, count_params(module.blocks) // cfg.depth),)
-        return Cost(tokens=n, forward_flops=float(n * per_token), embedding_params=emb, blocks=blocks)
+        return patch_encoder_cost(module, n, cfg.depth, cfg.width, cfg.heads)
 
     def __call__(self, *, images: Float[Array, "B H W C"]) -> dict[str, Array]:
-        B, _, _, C = images.shape
-        (gh, gw), p = self.grid, self.patch
-        x = images.reshape(B, gh, p, gw, p, C).transpose(0, 1, 3, 2, 4, 5)  # [B, gh, gw, p, p, C]
-        x = self.patch_embed(x.reshape(B * gh * gw, p * p * C)).reshape(B, gh * gw, -1)  # [B, N, width]
-        pos = self.position if self.position is not None else sincos_2d_table(gh, gw, x.shape[-1])
+        x = self.patch_embed(patchify(images, self.patch))  # [B, N, width]
+        pos = self.position if self.position is not None else sincos_2d_table(*self.grid, x.shape[-1])
         x = x + pos.astype(x.dtype)[None]
         x = self.norm(self.blocks(x))
         tokens = self.proj(x)  # [B, N, out_dim]

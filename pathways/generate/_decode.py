@@ -68,7 +68,9 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
         key, sub = jax.random.split(key)
         return (cache, slots, sample(logits, sub, sampling), index + 1, pos + 1, done, key), out
 
-    start = (cache, slots, first, prefix + lengths, jnp.sum(valid, axis=1).astype(jnp.int32), jnp.zeros(B, bool), key)
+    # The first new token's position follows the last prompt token's (wherever the positions start).
+    position = dec_in["positions"][rows, prefix + lengths - 1] + 1 if "positions" in dec_in else jnp.sum(valid, axis=1)
+    start = (cache, slots, first, prefix + lengths, position.astype(jnp.int32), jnp.zeros(B, bool), key)
     _, tokens = jax.lax.scan(step, start, None, length=max_new)
     return tokens.T  # [B, max_new]
 

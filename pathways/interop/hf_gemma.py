@@ -74,8 +74,8 @@ class HFImportError(PathwaysError):
 # ---- config ----------------------------------------------------------------------------
 
 
-def read_hf_config(hf_dir: str | Path) -> dict[str, Any]:
-    """`config.json` of a HF checkpoint directory, checked to be a Gemma text model this import reads."""
+def read_hf_config(hf_dir: str | Path, families: tuple[str, ...] = TEXT_FAMILIES) -> dict[str, Any]:
+    """`config.json` of a HF checkpoint directory, checked to be of one of `families` (`model_type`)."""
     file = Path(hf_dir) / "config.json"
     if not file.is_file():
         raise HFImportError([Problem("", "no config.json: not a Hugging Face checkpoint directory", str(hf_dir))])
@@ -84,8 +84,8 @@ def read_hf_config(hf_dir: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise HFImportError([Problem("", f"not valid JSON: {exc}", str(file))]) from None
     model_type = hf.get("model_type")
-    if model_type not in TEXT_FAMILIES:
-        raise HFImportError([Problem("model_type", f"is {model_type!r}: supported model types are {', '.join(TEXT_FAMILIES)}", str(file))])
+    if model_type not in families:
+        raise HFImportError([Problem("model_type", f"is {model_type!r}: supported model types are {', '.join(families)}", str(file))])
     return hf
 
 
@@ -250,13 +250,14 @@ def check_shapes(shapes: dict[str, tuple[int, ...]], target: str | Path) -> None
 # ---- weights ---------------------------------------------------------------------------
 
 
-class _Tensors:
+class Tensors:
     """The tensors of a HF checkpoint by name (without the `model.` prefix), read lazily as float32.
 
+    `rename` maps each name further (older layouts of a family onto the current one).
     Records which names were read, so the import can check that none is left over.
     """
 
-    def __init__(self, hf_dir: Path, stack: contextlib.ExitStack):
+    def __init__(self, hf_dir: Path, stack: contextlib.ExitStack, rename=None):
         self.where: dict[str, tuple[Any, str]] = {}  # name -> (open file, key in that file)
         self.used: set[str] = set()
         for file in _weight_files(hf_dir):
@@ -266,6 +267,7 @@ class _Tensors:
                 raise HFImportError([Problem("", f"cannot read (truncated or not safetensors): {exc}", str(file))]) from None
             for key in handle.keys():
                 name = key.removeprefix("model.")
+                name = rename(name) if rename else name
                 if name in self.where:
                     raise HFImportError([Problem(key, "is stored twice (in two shards, or with and without 'model.')", str(file))])
                 self.where[name] = (handle, key)
@@ -281,6 +283,23 @@ class _Tensors:
     def shape(self, name: str) -> tuple[int, ...]:
         handle, key = self.where[name]
         return tuple(handle.get_slice(key).get_shape())
+
+    def fetch(self, name: str, param: str, want: tuple[int, ...], problems: list[Problem], to_ours=None, hf_shape=None) -> np.ndarray | None:
+        """Tensor `name` as parameter `param` of shape `want` (`to_ours` converts HF's layout, whose shape is
+        `hf_shape`), or None with a problem recorded when it is missing or of another shape."""
+        if name not in self:
+            problems.append(Problem(name, f"is missing (needed for {param})"))
+            return None
+        have, hf_want = self.shape(name), want if hf_shape is None else hf_shape
+        if have != tuple(hf_want):
+            problems.append(Problem(name, f"has shape {list(have)}, {param} needs {list(hf_want)} in HF layout"))
+            return None
+        value = self.get(name)
+        return value if to_ours is None else np.ascontiguousarray(to_ours(value))  # safetensors writes the buffer as laid out
+
+    def unused(self, allowed=()) -> list[str]:
+        """Names never read (except those starting with one of `allowed`), sorted."""
+        return sorted(n for n in set(self.where) - self.used if not n.startswith(tuple(allowed)))
 
 
 def _weight_files(hf_dir: Path) -> list[Path]:
@@ -304,45 +323,34 @@ def _weight_files(hf_dir: Path) -> list[Path]:
     return files
 
 
-def map_weights(hf: dict[str, Any], tensors: _Tensors, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+def map_weights(hf: dict[str, Any], tensors: Tensors, shapes: dict[str, tuple[int, ...]], *, prefix: str = "", whole: bool = True) -> dict[str, np.ndarray]:
     """Pathways parameters from HF tensors: Linear weights transposed, layers stacked on axis 0.
 
-    `shapes` are the parameters the Pathways model needs; a HF tensor that is
-    missing, of another shape, or left unused is an error listing every one.
+    `shapes` are the parameters the Pathways model needs; the HF text model's tensors
+    are named under `prefix`. A HF tensor that is missing, of another shape, or (when
+    the text model is the `whole` checkpoint) left unused is an error listing every one.
     """
     depth = int(hf["num_hidden_layers"])
     problems: list[Problem] = []
     out: dict[str, np.ndarray] = {}
-
-    def fetch(name: str, param: str, transpose: bool, want: tuple[int, ...]) -> np.ndarray | None:
-        if name not in tensors:
-            problems.append(Problem(name, f"is missing (needed for {param})"))
-            return None
-        have = tensors.shape(name)
-        if (have[::-1] if transpose else have) != want:
-            hf_want = list(want[::-1] if transpose else want)
-            problems.append(Problem(name, f"has shape {list(have)}, {param} needs {hf_want} in HF layout"))
-            return None
-        value = tensors.get(name)
-        return value.T if transpose else value
-
     for name, param in (("embed_tokens.weight", "text.weight"), ("norm.weight", "decoder.final_norm.weight")):
-        value = fetch(name, param, False, shapes[param])
+        value = tensors.fetch(prefix + name, param, shapes[param], problems)
         if value is not None:
             out[param] = value
     for hf_name, (ours, transpose) in FAMILY_WEIGHTS[hf.get("model_type", "gemma")].items():
         param = f"decoder.blocks.layers.{ours}"
         stacked = np.empty(shapes[param], dtype=np.float32)  # [L, ...], filled layer by layer
+        want = shapes[param][1:]
         for i in range(depth):
-            value = fetch(f"layers.{i}.{hf_name}", param, transpose, shapes[param][1:])
+            value = tensors.fetch(f"{prefix}layers.{i}.{hf_name}", param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)
             if value is not None:
                 stacked[i] = value
         out[param] = stacked
     if "lm_head.weight" in tensors and "text.weight" in out:  # some exports repeat the tied matrix
         if not np.array_equal(tensors.get("lm_head.weight"), out["text.weight"]):
             problems.append(Problem("lm_head.weight", "differs from embed_tokens.weight, but Gemma ties them (tie_word_embeddings)"))
-    unused = sorted(set(tensors.where) - tensors.used - {"lm_head.weight"})
-    problems += [Problem(name, "is not a Gemma weight this import knows (left unused)") for name in unused]
+    if whole:
+        problems += [Problem(name, "is not a Gemma weight this import knows (left unused)") for name in tensors.unused()]
     if problems:
         raise HFImportError(problems)
     return out
@@ -352,19 +360,33 @@ def map_weights(hf: dict[str, Any], tensors: _Tensors, shapes: dict[str, tuple[i
 
 
 def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None) -> Path:
-    """Convert the HF Gemma checkpoint `hf_dir` into the Pathways checkpoint directory `out_dir`.
+    """Convert the HF Gemma text checkpoint `hf_dir` into the Pathways checkpoint directory `out_dir`.
 
     With `target` (a Pathways config), every parameter's shape is checked against
     that config's model first. Returns `out_dir`.
     """
-
-    hf_dir, out_dir = Path(hf_dir), Path(out_dir)
-    if out_dir.exists():  # never written into: a failed import leaves nothing behind, a finished one is whole
-        raise HFImportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
+    hf_dir = Path(hf_dir)
+    _refuse_existing(out_dir)
     hf = read_hf_config(hf_dir)
+    config = gemma_config(hf, name=hf_dir.resolve().name, tokenizer=(hf_dir / "tokenizer.model").is_file(), source=str(hf_dir / "config.json"))
+    return write_import(hf_dir, out_dir, hf, config, lambda tensors, shapes: map_weights(hf, tensors, shapes), target=target)
+
+
+def _refuse_existing(out_dir: str | Path) -> None:
+    if Path(out_dir).exists():  # never written into: a failed import leaves nothing behind, a finished one is whole
+        raise HFImportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
+
+
+def write_import(hf_dir: Path, out_dir: str | Path, hf: dict[str, Any], config: dict[str, Any], read_params, *, target=None, rename=None, imported: dict | None = None) -> Path:
+    """Validate `config` (YAML data), read its parameters with `read_params(tensors, shapes)` and write the checkpoint.
+
+    The config is validated as a file beside the tokenizer, before any weight is read;
+    the checkpoint is written under a temporary name and renamed into place.
+    """
+    out_dir = Path(out_dir)
+    _refuse_existing(out_dir)
     tokenizer_file = hf_dir / "tokenizer.model"
     has_tokenizer = tokenizer_file.is_file()
-    config = gemma_config(hf, name=hf_dir.resolve().name, tokenizer=has_tokenizer, source=str(hf_dir / "config.json"))
     with tempfile.TemporaryDirectory() as staging:  # the config is validated as a file, beside its tokenizer
         staged = Path(staging) / "config.yaml"
         staged.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -381,17 +403,18 @@ def import_hf_gemma(hf_dir: str | Path, out_dir: str | Path, *, target: str | Pa
     if target is not None:
         check_shapes(shapes, target)
     with contextlib.ExitStack() as stack:
-        params = map_weights(hf, _Tensors(hf_dir, stack), shapes)
+        params = read_params(Tensors(hf_dir, stack, rename), shapes)
     state = CheckpointState(
         step=0,
-        imported_from={"format": "hf-gemma", "model_type": hf["model_type"], "path": str(hf_dir.resolve()), "transformers_version": hf.get("transformers_version")},
+        imported_from={
+            "format": "hf",
+            "model_type": hf["model_type"],
+            "path": str(hf_dir.resolve()),
+            "transformers_version": hf.get("transformers_version"),
+            **(imported or {}),
+        },
         config_sha256=config_hash(config),
         tokenizer=graph.tokenizer.identity if graph.tokenizer is not None else None,
     )
     extra = {"tokenizer.model": tokenizer_file.read_bytes()} if has_tokenizer else None
     return write_checkpoint(out_dir, params=params, opt_state=None, state=state, config=config, extra=extra)
-
-
-def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None) -> Path:
-    """Import a Hugging Face checkpoint of any family this module reads (`TEXT_FAMILIES`, from config.json's `model_type`)."""
-    return import_hf_gemma(hf_dir, out_dir, target=target)

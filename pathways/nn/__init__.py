@@ -4,7 +4,7 @@ from pathways.nn._attention import Attention, causal_mask, dot_product_attention
 from pathways.nn._audio import log_mel_spectrogram, num_frames
 from pathways.nn._blocks import EncoderBlock, GatedCrossAttention, key_padding_mask
 from pathways.nn._conv import Conv1d
-from pathways.nn._linear import Linear, count_params
+from pathways.nn._linear import Linear, count_params, patchify
 from pathways.nn._mlp import MLP, GeGLU
 from pathways.nn._norm import LayerNorm, RMSNorm
 from pathways.nn._rope import apply_rope, sincos_2d_table, sinusoidal_table
@@ -28,6 +28,7 @@ __all__ = [
     "key_padding_mask",
     "log_mel_spectrogram",
     "num_frames",
+    "patchify",
     "sincos_2d_table",
     "sinusoidal_table",
     "sliding_window",

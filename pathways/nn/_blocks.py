@@ -13,19 +13,22 @@ from pathways.nn._norm import LayerNorm, RMSNorm
 
 
 class EncoderBlock(eqx.Module):
-    """Pre-LayerNorm bidirectional block (ViT, Whisper encoder): `[B, T, D] -> [B, T, D]`."""
+    """Pre-LayerNorm bidirectional block (ViT, Whisper encoder, SigLIP): `[B, T, D] -> [B, T, D]`.
+
+    `eps` is the LayerNorms' epsilon; `tanh_gelu` picks the MLP's GELU (SigLIP's tanh form).
+    """
 
     norm1: LayerNorm
     attn: Attention
     norm2: LayerNorm
     mlp: MLP
 
-    def __init__(self, dim: int, num_heads: int, mlp_dim: int, *, key: PRNGKeyArray):
+    def __init__(self, dim: int, num_heads: int, mlp_dim: int, *, eps: float = 1e-6, tanh_gelu: bool = False, key: PRNGKeyArray):
         ka, km = jr.split(key)
-        self.norm1 = LayerNorm(dim)
+        self.norm1 = LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, num_heads, num_heads, dim // num_heads, use_bias=True, key=ka)
-        self.norm2 = LayerNorm(dim)
-        self.mlp = MLP(dim, mlp_dim, key=km)
+        self.norm2 = LayerNorm(dim, eps=eps)
+        self.mlp = MLP(dim, mlp_dim, tanh_gelu=tanh_gelu, key=km)
 
     def __call__(self, x: Float[Array, "B T D"], *, mask: Bool[Array, "B T T"] | None = None) -> Float[Array, "B T D"]:
         x = x + self.attn(self.norm1(x), mask=mask)

@@ -58,3 +58,11 @@ def count_params(tree) -> int:
         for leaf in leaves
         if hasattr(leaf, "shape") and hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.inexact)
     )
+
+
+def patchify(images: Float[Array, "B H W C"], patch: int) -> Float[Array, "B N P"]:
+    """Non-overlapping `patch x patch` squares, row-major, each flattened over `(row, col, channel)`: `P = patch*patch*C`."""
+    B, H, W, C = images.shape
+    gh, gw = H // patch, W // patch
+    x = images.reshape(B, gh, patch, gw, patch, C).transpose(0, 1, 3, 2, 4, 5)  # [B, gh, gw, p, p, C]
+    return x.reshape(B, gh * gw, patch * patch * C)

@@ -28,15 +28,17 @@ class GeGLU(eqx.Module):
 
 
 class MLP(eqx.Module):
-    """`fc2(gelu(fc1(x)))` with biases, as in ViT and Whisper encoder blocks."""
+    """`fc2(gelu(fc1(x)))` with biases, as in ViT and Whisper encoder blocks (SigLIP: `tanh_gelu`)."""
 
     fc1: Linear
     fc2: Linear
+    tanh_gelu: bool = eqx.field(static=True)
 
-    def __init__(self, dim: int, hidden_dim: int, *, key: PRNGKeyArray):
+    def __init__(self, dim: int, hidden_dim: int, *, tanh_gelu: bool = False, key: PRNGKeyArray):
         k1, k2 = jr.split(key)
         self.fc1 = Linear(dim, hidden_dim, use_bias=True, key=k1)
         self.fc2 = Linear(hidden_dim, dim, use_bias=True, key=k2)
+        self.tanh_gelu = tanh_gelu
 
     def __call__(self, x: Float[Array, "... D"]) -> Float[Array, "... D"]:
-        return self.fc2(jax.nn.gelu(self.fc1(x), approximate=False))
+        return self.fc2(jax.nn.gelu(self.fc1(x), approximate=self.tanh_gelu))

@@ -19,6 +19,8 @@ ENTRY_POINT_GROUP = "pathways"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.components.text",
     "pathways.components.image",
+    "pathways.components.siglip",
+    "pathways.components.projectors",
     "pathways.components.audio",
     "pathways.components.fusion",
     "pathways.components.decoder",

@@ -246,3 +246,28 @@ def test_late_fusion_defaults_context_dim_to_width(key):
     assert late.block.attn.k_proj.weight.shape == (8, 8)  # context_dim = width, kv_heads = heads
     assert late.block.attn.q_proj.weight.shape == (8, 8)
     assert late.block.mlp.gate_proj.weight.shape == (8, 32)  # mlp_dim = 4 * width
+
+
+# ----------------------------------------------------------------------------- PaliGemma / Gemma 3 masks
+
+
+def hand_mask(blocks: list[int]) -> np.ndarray:
+    """Causal, plus bidirectional where both positions share a block id >= 0 (written out by loops)."""
+    S = len(blocks)
+    return np.array([[j <= i or (blocks[i] >= 0 and blocks[i] == blocks[j]) for j in range(S)] for i in range(S)])
+
+
+def test_joint_prefix_with_a_text_prefix_is_paligemmas_prefix_lm(key, rng):
+    fusion = EarlyFusion(EarlyFusion.Config(width=4, first_position=1), key=key)
+    prompt = jnp.array([[True, True, False, False]])
+    out = fusion(prefix=(normal(rng, 1, 2, 4), normal(rng, 1, 1, 4)), text=normal(rng, 1, 4, 4), text_prefix=prompt)
+    np.testing.assert_array_equal(out["mask"][0], hand_mask([0, 0, 0, 0, 0, -1, -1]))
+    np.testing.assert_array_equal(out["positions"][0], np.arange(7) + 1)  # PaliGemma's positions start at 1
+
+
+def test_per_prefix_attention_is_gemma3s_bidirectional_image_blocks(key, rng):
+    fusion = EarlyFusion(EarlyFusion.Config(width=4, prefix_attention="per_prefix"), key=key)
+    out = fusion(prefix=(normal(rng, 1, 2, 4), normal(rng, 1, 3, 4)), text=normal(rng, 1, 2, 4))
+    np.testing.assert_array_equal(out["mask"][0], hand_mask([0, 0, 1, 1, 1, -1, -1]))
+    assert not out["mask"][0, 0, 2]  # the first image does not see the second
+    np.testing.assert_array_equal(out["positions"][0], np.arange(7))

@@ -138,3 +138,20 @@ def test_cached_greedy_equals_full_recomputation_with_local_layers(family, tmp_p
 def eqx_is_norm(x) -> bool:
     """Norm scales (1-D, start at 0): moved off zero so that a `w` vs `1 + w` slip would show."""
     return getattr(x, "ndim", None) in (1, 2) and getattr(x, "dtype", None) == jnp.float32 and not np.any(np.asarray(x))
+
+
+def test_local_layers_cache_only_their_window(tmp_path):
+    """A local layer's cache is a ring of `sliding_window` slots; global layers keep the whole sequence."""
+    extra = "attention_pattern: [local, global], sliding_window: 3, post_norms: true"
+    src = (EXAMPLES / "text_lm.yaml").read_text().replace("vocab_size: 4096", "vocab_size: 259").replace("mlp_dim: 512}", f"mlp_dim: 512, {extra}}}")
+    (tmp_path / "c.yaml").write_text("tokenizer: bytes\n" + src)
+    graph = pathways.validate(tmp_path / "c.yaml")
+    decoder = pathways.build(graph, jax.random.key(1)).pathways["decoder"]
+    x = jax.random.normal(jax.random.key(0), (2, 5, decoder.final_norm.weight.shape[0]))
+    _, cache = decoder.prefill(cache_len=12, x=x)
+    assert [k.shape[1] for k, _ in cache["kv"]] == [3 if local else 12 for local in decoder.layer_local]
+    assert cache["ring_positions"].shape == (2, 3) and bool(cache["ring_valid"].all())
+    # slot r holds the latest prompt position p < 5 with p % 3 == r: positions 3, 4, 2
+    np.testing.assert_array_equal(cache["ring_positions"], [[3, 4, 2], [3, 4, 2]])
+    _, plain = pathways.build(pathways.validate(EXAMPLES / "text_lm.yaml"), jax.random.key(1)).pathways["decoder"].prefill(cache_len=12, x=jnp.zeros((2, 5, 128)))
+    assert "ring_positions" not in plain  # no local layers, no ring

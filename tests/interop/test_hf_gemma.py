@@ -62,7 +62,7 @@ def test_cli_import_matches_the_reference_logits(capsys, tmp_path):
     assert got.shape == ref.shape
     assert np.abs(got - ref).max() < 1e-4
     state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
-    assert state["step"] == 0 and state["imported_from"]["format"] == "hf-gemma"
+    assert state["step"] == 0 and state["imported_from"]["format"] == "hf"
     assert state["tokenizer"] is None and not (tmp_path / "ckpt" / "tokenizer.model").exists()
     decoder = yaml.safe_load((tmp_path / "ckpt" / "config.yaml").read_text())["pathways"]["decoder"]["config"]
     assert decoder | {"rope_base": 500.0, "norm_eps": 1e-5, "kv_heads": 2, "head_dim": 16} == decoder  # HF's values, not defaults

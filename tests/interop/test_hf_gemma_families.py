@@ -92,7 +92,7 @@ def test_unsupported_rope_and_layer_types_name_the_field(tmp_path):
 def test_an_unsupported_model_type_lists_the_supported_ones(capsys, tmp_path):
     hf = edited(tmp_path, "tiny-gemma2", model_type="llama")
     code, _, err = cli(capsys, "import", "hf", hf, "--out", tmp_path / "ckpt")
-    assert code == 2 and err.strip() == f"error: {hf / 'config.json'}: model_type: is 'llama': supported model types are gemma, gemma2, gemma3_text"
+    assert code == 2 and err.strip() == f"error: {hf / 'config.json'}: model_type: is 'llama': supported model types are gemma, gemma2, gemma3_text, siglip_vision_model, siglip, paligemma, gemma3"
 
 
 def test_an_existing_out_is_refused_and_left_alone(capsys, tmp_path):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 
-def register(sub, name: str = "hf", help: str = "import a Hugging Face checkpoint (Gemma 1, 2, 3 text), detecting the family from config.json") -> None:
+def register(sub, name: str = "hf", help: str = "import a Hugging Face checkpoint (Gemma 1/2/3, SigLIP, PaliGemma, Gemma 3 vision), detecting the family from config.json") -> None:
     p = sub.add_parser(
         name,
         help=help,
         description="Read a Hugging Face checkpoint directory (config.json, model.safetensors or shards with "
         "model.safetensors.index.json, optional tokenizer.model), detect the family from config.json's "
-        "model_type (gemma, gemma2, gemma3_text) and write a Pathways checkpoint whose config composes the "
-        "matching pathways with the checkpoint's exact dimensions and options (sliding-window pattern, "
+        "model_type (gemma, gemma2, gemma3_text, gemma3, paligemma, siglip, siglip_vision_model) and write "
+        "a Pathways checkpoint whose config composes the matching pathways (text, image, projector, fusion, "
+        "decoder, lm_head) with the checkpoint's exact dimensions and options (sliding-window pattern, "
         "soft-capping, QK-norm, RoPE bases and scaling), float32 weights streamed tensor by tensor. Every HF "
         "tensor must be used and none may be missing; --out must not exist. No torch needed.",
     )
