@@ -21,6 +21,13 @@ Images are 16x16 with 4x4 patches: 16 patches per image.
 Each is written with `save_pretrained`, plus `tokens.npy` (text), `pixels.npy`
 (`[B, H, W, 3]`, channels last as Pathways takes them) and the float32 outputs.
 The files are committed, so tests/interop/test_hf_vision.py runs without torch.
+
+It also writes the stand-ins for hub downloads that the recipes start from
+(examples/pretrained/, HF layout, random weights, 64x64 images and the 259-token
+byte vocabulary of `tokenizer: bytes`, so easy-VQA trains them as they are):
+`tiny-paligemma` (PaliGemma), `tiny-siglip` (a SigLIP vision tower) and
+`tiny-gemma` (a Gemma decoder), the last two joined LLaVA-style by
+examples/llava_grow.yaml.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from transformers import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests/interop/fixtures"
+PRETRAINED = Path(__file__).resolve().parents[1] / "examples/pretrained"
 STD = 0.2
 PROMPT = 3  # text tokens in PaliGemma's bidirectional prefix
 VISION = dict(hidden_size=24, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2, image_size=16, patch_size=4, layer_norm_eps=1e-5)
@@ -53,8 +61,8 @@ def randomise(model, seed: int):
     return model.float().eval()
 
 
-def save(model, name: str, **arrays) -> None:
-    out = FIXTURES / name
+def save(model, name: str, root: Path = FIXTURES, **arrays) -> None:
+    out = root / name
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     for key, value in arrays.items():
@@ -120,6 +128,22 @@ def main() -> None:
                 token_type_ids=torch.from_numpy(types.astype(np.int64)),
             ).logits.float().numpy()
         save(model, name, pixels=pixels, tokens=tokens, logits=logits)
+    examples()
+
+
+def examples() -> None:
+    """The recipes' stand-ins for pretrained checkpoints (examples/pretrained/)."""
+    from transformers import GemmaConfig, GemmaForCausalLM
+
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16, vision_use_head=False)
+    text = dict(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, head_dim=16)
+    paligemma = PaliGemmaConfig(
+        vision_config=dict(vision, projection_dim=64), text_config=dict(text, model_type="gemma", hidden_act="gelu_pytorch_tanh"),
+        projection_dim=64, image_token_index=259,
+    )
+    save(randomise(PaliGemmaForConditionalGeneration(paligemma), 1), "tiny-paligemma", PRETRAINED)
+    save(randomise(SiglipVisionModel(SiglipVisionConfig(**vision)), 2), "tiny-siglip", PRETRAINED)
+    save(randomise(GemmaForCausalLM(GemmaConfig(**text, hidden_act="gelu_pytorch_tanh")), 3), "tiny-gemma", PRETRAINED)
 
 
 if __name__ == "__main__":

@@ -48,8 +48,9 @@ class SiglipEncoder(Component):
     With `attention_pool: true` the encoder also has SigLIP's pooling head.
 
     Inputs:  `images [B, H, W, C] float`, channels last, normalised as the
-             checkpoint's image processor does (SigLIP: `(x - 0.5) / 0.5` on [0, 1] pixels;
-             `image_mean`/`image_std`, which files read for this pathway get).
+             checkpoint's image processor does (SigLIP: `(x - 0.5) / 0.5` on [0, 1]
+             pixels: `image_mean`, `image_std`); with `normalize: true`, pixels in [0, 1]
+             (a dataset's images as they are) that the encoder normalises itself.
     Outputs: `tokens [B, N, width]`, `N = (H/patch) * (W/patch)` patches in
              row-major order; `mask [B, N] bool` (all True); with `attention_pool`,
              `pooled [B, width]`.
@@ -69,8 +70,9 @@ class SiglipEncoder(Component):
         heads: pydantic.PositiveInt = 16
         mlp_dim: pydantic.PositiveInt = 4304
         norm_eps: pydantic.PositiveFloat = 1e-6
-        image_mean: float = pydantic.Field(0.5, description="files read for this pathway become (pixel in [0, 1] - image_mean) / image_std")
+        image_mean: float = pydantic.Field(0.5, description="the checkpoint processor's normalisation: (pixel in [0, 1] - image_mean) / image_std")
         image_std: pydantic.PositiveFloat = 0.5
+        normalize: bool = pydantic.Field(False, description="images arrive as pixels in [0, 1] and the encoder normalises them itself")
         attention_pool: bool = pydantic.Field(False, description="add SigLIP's attention-pooling head (output `pooled [B, width]`)")
         remat: bool = False
         scan_layers: bool = pydantic.Field(True, description="lax.scan over layers (fast compile); false unrolls them (faster steps on CPU)")
@@ -91,12 +93,14 @@ class SiglipEncoder(Component):
     pool: AttentionPool | None
     grid: tuple[int, int] = eqx.field(static=True)
     patch: int = eqx.field(static=True)
+    normalize: tuple[float, float] | None = eqx.field(static=True)  # (mean, std) applied to [0, 1] inputs
 
     @classmethod
     def ports(cls, cfg: Config):
         h, w = cfg.image_size
         n = (h // cfg.patch) * (w // cfg.patch)
-        inputs = {"images": Port(("B", h, w, cfg.channels), "float", "images, channels last, normalised as the checkpoint's processor")}
+        what = "pixels in [0, 1]" if cfg.normalize else "normalised as the checkpoint's processor"
+        inputs = {"images": Port(("B", h, w, cfg.channels), "float", f"images, channels last, {what}")}
         outputs = {
             "tokens": Port(("B", n, cfg.width), "float", "final hidden states, one per patch"),
             "mask": Port(("B", n), "bool", "valid tokens (all True)"),
@@ -116,11 +120,13 @@ class SiglipEncoder(Component):
         self.blocks = Stack(make, cfg.depth, remat=cfg.remat, scan=cfg.scan_layers, key=kb)
         self.post_norm = LayerNorm(cfg.width, eps=cfg.norm_eps)
         self.pool = AttentionPool(cfg, key=kh) if cfg.attention_pool else None
+        self.normalize = (cfg.image_mean, cfg.image_std) if cfg.normalize else None
 
     @classmethod
     def read_media(cls, cfg, port, path):
         h, w = cfg.image_size
-        return {port: (load_image(path, h, w, cfg.channels) - cfg.image_mean) / cfg.image_std}
+        pixels = load_image(path, h, w, cfg.channels)
+        return {port: pixels if cfg.normalize else (pixels - cfg.image_mean) / cfg.image_std}
 
     @classmethod
     def cost(cls, cfg, module, shapes):
@@ -128,6 +134,8 @@ class SiglipEncoder(Component):
         return patch_encoder_cost(module, n, cfg.depth, cfg.width, cfg.heads)
 
     def __call__(self, *, images: Float[Array, "B H W C"]) -> dict[str, Array]:
+        if self.normalize is not None:
+            images = (images - self.normalize[0]) / self.normalize[1]
         x = self.patch_embed(patchify(images, self.patch))  # [B, N, width]
         x = x + self.position.astype(x.dtype)[None]
         tokens = self.post_norm(self.blocks(x))

@@ -96,6 +96,13 @@ class AdapterSpec(_Strict):
     config: dict[str, Any] = pydantic.Field({}, description="the adapter's settings, checked against its Config")
 
 
+class InitSpec(_Strict):
+    """Pathways whose starting weights come from one checkpoint (its pathways of the same names)."""
+
+    checkpoint: str = pydantic.Field(description="checkpoint or run directory, relative to this config file's folder")
+    pathways: list[str] | None = pydantic.Field(None, description="which of its pathways to load (default: every one this graph has)")
+
+
 class TrainSpec(_Strict):
     """How to train: steps, what is trainable, optimisation, losses, logging and checkpoints.
 
@@ -108,6 +115,9 @@ class TrainSpec(_Strict):
     trainable: list[str] | None = pydantic.Field(None, description="pathways to train; the rest is frozen (default: all)")
     adapter: AdapterSpec | None = pydantic.Field(None, description="train an adapter on the trainable pathways instead of their weights")
     lora: LoRASpec | None = pydantic.Field(None, description="deprecated: use trainable [PATHWAY] with adapter {type: lora, config: {rank, alpha}}")
+    init_from: list[InitSpec] | None = pydantic.Field(
+        None, min_length=1, description="starting weights from several checkpoints (one `--from` for all pathways does the same from one)"
+    )
     optimizer: OptimizerSpec = OptimizerSpec()
     schedule: ScheduleSpec = ScheduleSpec()
     grad_clip: pydantic.PositiveFloat | None = 1.0

@@ -49,17 +49,19 @@ def data_problems(spec) -> list[Problem]:
 
 
 def train_problems(spec) -> list[Problem]:
-    """`train.trainable` names pathways of the graph, and `train.adapter` a registered adapter with a valid config."""
+    """`train.trainable` and `train.init_from` name pathways of the graph, and `train.adapter` a registered adapter with a valid config."""
     train = spec.train
     if train is None:
         return []
     known = sorted(map(str, spec.pathways))
     problems = []
-    for i, name in enumerate(train.trainable or ()):
+    named = [(f"train.trainable.{i}", name) for i, name in enumerate(train.trainable or ())]
+    named += [(f"train.init_from.{i}.pathways.{j}", name) for i, init in enumerate(train.init_from or ()) for j, name in enumerate(init.pathways or ())]
+    for where, name in named:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(Problem(f"train.trainable.{i}", f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
+            problems.append(Problem(where, f"{name!r} is not a pathway of this config{hint} (pathways: {', '.join(known)})"))
     if train.adapter is not None:
         from pathways.plugins import adapter_registry
 

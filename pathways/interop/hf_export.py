@@ -1,11 +1,18 @@
-"""Export a Pathways Gemma text checkpoint as a Hugging Face directory `from_pretrained` loads.
+"""Export a Pathways checkpoint as a Hugging Face directory `from_pretrained` loads.
 
-The reverse of `hf_gemma`: a graph of `token_embedding -> gemma_decoder -> tied lm_head`
-becomes `config.json` of the family its options call for (`gemma3_text` with QK-norm,
-`gemma2` with post-branch norms, else `gemma`), `model.safetensors` with HF's names and
-layouts (Linear weights transposed back to `[out, in]`, layers unstacked) and the
-SentencePiece `tokenizer.model` when the checkpoint has one. An adapter checkpoint is
-merged first. The directory is built aside and renamed into place.
+The reverse of `pathways import hf`, for the graphs it writes:
+
+- `token_embedding -> gemma_decoder -> tied lm_head` becomes the text family its options
+  call for (`gemma3_text` with QK-norm, `gemma2` with post-branch norms, else `gemma`);
+- a lone `siglip_encoder` named `image` becomes `siglip_vision_model`;
+- text + `siglip_encoder` image + projector + `early_fusion` + decoder + lm_head becomes
+  `paligemma` (a `linear_projector`, joint prefix, positions from 1) or `gemma3` (a
+  `pooling_projector`, per-image blocks, a Gemma 3 decoder).
+
+`model.safetensors` holds HF's names and layouts (those `save_pretrained` writes: Linear
+weights transposed back to `[out, in]`, layers unstacked), with the SentencePiece
+`tokenizer.model` when the checkpoint has one. An adapter checkpoint is merged first.
+The directory is built aside and renamed into place.
 """
 
 from __future__ import annotations
@@ -17,12 +24,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import save_file
 
 from pathways._errors import Problem
 from pathways.interop.hf_gemma import FAMILY_WEIGHTS, HFImportError
+from pathways.interop.hf_siglip import siglip_hf_config, siglip_tensors
 
-ARCHITECTURES = {"gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}
+ARCHITECTURES = {
+    "gemma": "GemmaForCausalLM",
+    "gemma2": "Gemma2ForCausalLM",
+    "gemma3_text": "Gemma3ForCausalLM",
+    "siglip_vision_model": "SiglipVisionModel",
+    "paligemma": "PaliGemmaForConditionalGeneration",
+    "gemma3": "Gemma3ForConditionalGeneration",
+}
+# The pathways (name -> types) of each vision graph the export writes, beyond text -> decoder -> lm_head.
+VISION_LANGUAGE = {"image": ("siglip_encoder",), "projector": ("linear_projector", "pooling_projector"), "fusion": ("early_fusion",)}
 
 
 class HFExportError(HFImportError):
@@ -30,12 +46,21 @@ class HFExportError(HFImportError):
 
 
 def _text_graph(config: dict[str, Any], where: str) -> tuple[dict, dict, dict]:
-    """The (text, decoder, lm_head) configs of a Gemma text graph; an error naming what does not fit."""
+    """The (text, decoder, lm_head) configs of a Gemma text or vision-language graph; an error naming what does not fit."""
     pathways = config.get("pathways") or {}
     types = {name: p.get("type") for name, p in pathways.items()}
     wanted = {"text": "token_embedding", "decoder": "gemma_decoder", "lm_head": "lm_head"}
+    vision = "image" in pathways or "projector" in pathways or "fusion" in pathways
     problems = [Problem(f"pathways.{n}", f"is {types.get(n)!r}; a Hugging Face Gemma export needs {t!r} here", where) for n, t in wanted.items() if types.get(n) != t]
-    problems += [Problem(f"pathways.{n}", "has no Hugging Face Gemma counterpart: only text -> decoder -> lm_head graphs export (vision-language graphs not yet)", where) for n in pathways if n not in wanted]
+    if vision:
+        problems += [
+            Problem(f"pathways.{n}", f"is {types.get(n)!r}; a Hugging Face vision-language export needs {' or '.join(map(repr, ts))} here", where)
+            for n, ts in VISION_LANGUAGE.items()
+            if types.get(n) not in ts
+        ]
+    known = set(wanted) | (set(VISION_LANGUAGE) if vision else set())
+    why = "has no Hugging Face counterpart: text -> decoder -> lm_head graphs export, with image (siglip_encoder), projector and fusion for PaliGemma and Gemma 3"
+    problems += [Problem(f"pathways.{n}", why, where) for n in pathways if n not in known]
     if problems:
         raise HFExportError(problems)
     text, decoder, head = (pathways[n]["config"] for n in ("text", "decoder", "lm_head"))
@@ -50,8 +75,47 @@ def _text_graph(config: dict[str, Any], where: str) -> tuple[dict, dict, dict]:
     return text, decoder, head
 
 
-def hf_config(config: dict[str, Any], where: str = "config.yaml") -> dict[str, Any]:
-    """The `config.json` of a Pathways Gemma text config (as `resolved_yaml` gives it)."""
+def hf_config(config: dict[str, Any], where: str = "config.yaml", imported: dict | None = None) -> dict[str, Any]:
+    """The `config.json` of a Pathways config (as `resolved_yaml` gives it) of a graph the export writes.
+
+    `imported`: the checkpoint's `imported_from` record (a vision-language model's image token id).
+    """
+    pathways = config.get("pathways") or {}
+    if set(pathways) == {"image"} and pathways["image"].get("type") == "siglip_encoder":
+        return {"architectures": [ARCHITECTURES["siglip_vision_model"]], **siglip_hf_config(pathways["image"]["config"]), "dtype": "float32"}
+    text_config = _text_hf_config(config, where)
+    if "image" not in pathways:
+        return text_config
+    return _vision_language_config(config, text_config, where, imported or {})
+
+
+def _vision_language_config(config: dict[str, Any], text: dict[str, Any], where: str, imported: dict) -> dict[str, Any]:
+    p = config["pathways"]
+    projector, fusion, width = p["projector"], p["fusion"]["config"], text["hidden_size"]
+    family = "paligemma" if projector["type"] == "linear_projector" else "gemma3"
+    want = {"paligemma": ("joint", 1, ("gemma", "gemma2")), "gemma3": ("per_prefix", 0, ("gemma3_text",))}[family]
+    problems = []
+    if (fusion.get("prefix_attention", "joint"), fusion.get("first_position", 0)) != want[:2]:
+        problems.append(Problem("pathways.fusion.config", f"{family} needs prefix_attention {want[0]!r} and first_position {want[1]}", where))
+    if text["model_type"] not in want[2]:
+        problems.append(Problem("pathways.decoder.config", f"is a {text['model_type']} decoder; a {family} decoder is {' or '.join(want[2])}", where))
+    if projector["type"] == "linear_projector" and not projector["config"].get("bias", True):
+        problems.append(Problem("pathways.projector.config.bias", "is false: PaliGemma's projector has a bias", where))
+    if problems:
+        raise HFExportError(problems)
+    text.pop("architectures")
+    vision = siglip_hf_config(p["image"]["config"], projection_dim=width if family == "paligemma" else None)
+    image_token = imported.get("image_token_id")
+    out: dict[str, Any] = {"architectures": [ARCHITECTURES[family]], "model_type": family, "text_config": text, "vision_config": vision}
+    out["image_token_index"] = text["vocab_size"] if image_token is None else image_token  # out of the vocabulary: never a text token
+    if family == "paligemma":
+        out["projection_dim"] = width
+    else:
+        out["mm_tokens_per_image"] = projector["config"]["output_tokens"]
+    return out | {"tie_word_embeddings": True, "dtype": "float32"}
+
+
+def _text_hf_config(config: dict[str, Any], where: str) -> dict[str, Any]:
     text, dec, head = _text_graph(config, where)
     family = "gemma3_text" if dec.get("qk_norm") else "gemma2" if dec.get("post_norms") else "gemma"
     problems = []
@@ -102,14 +166,33 @@ def hf_config(config: dict[str, Any], where: str = "config.yaml") -> dict[str, A
     return out
 
 
-def hf_tensors(params: dict[str, np.ndarray], family: str, depth: int) -> dict[str, np.ndarray]:
-    """HF's tensors (`model.` names, `[out, in]` Linear weights, one tensor per layer) from Pathways parameters."""
-    out = {"model.embed_tokens.weight": params["text.weight"], "model.norm.weight": params["decoder.final_norm.weight"]}
+def hf_tensors(params: dict[str, np.ndarray], family: str, depth: int, prefix: str = "model.") -> dict[str, np.ndarray]:
+    """HF's text-model tensors (names under `prefix`, `[out, in]` Linear weights, one tensor per layer) from Pathways parameters."""
+    out = {f"{prefix}embed_tokens.weight": params["text.weight"], f"{prefix}norm.weight": params["decoder.final_norm.weight"]}
     for hf_name, (ours, transpose) in FAMILY_WEIGHTS[family].items():
         stacked = params[f"decoder.blocks.layers.{ours}"]
         for i in range(depth):
             value = np.swapaxes(stacked[i], -1, -2) if transpose else stacked[i]
-            out[f"model.layers.{i}.{hf_name}"] = np.ascontiguousarray(value)
+            out[f"{prefix}layers.{i}.{hf_name}"] = np.ascontiguousarray(value)
+    return out
+
+
+def export_tensors(config: dict[str, Any], hf: dict[str, Any], params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every HF tensor of the model `hf` (a `hf_config` result), named as `save_pretrained` writes them."""
+    family, p = hf["model_type"], config["pathways"]
+    if family == "siglip_vision_model":
+        return siglip_tensors(p["image"]["config"], params, prefix="")
+    if family not in ("paligemma", "gemma3"):
+        return hf_tensors(params, family, hf["num_hidden_layers"])
+    text = hf["text_config"]
+    out = hf_tensors(params, text["model_type"], text["num_hidden_layers"], prefix="language_model.model.")
+    out |= siglip_tensors(p["image"]["config"], params, prefix="vision_tower.")
+    if family == "paligemma":
+        out["multi_modal_projector.linear.weight"] = np.ascontiguousarray(params["projector.proj.weight"].T)
+        out["multi_modal_projector.linear.bias"] = params["projector.proj.bias"]
+    else:
+        out["multi_modal_projector.mm_input_projection_weight"] = params["projector.proj.weight"]
+        out["multi_modal_projector.mm_soft_emb_norm.weight"] = params["projector.norm.weight"]
     return out
 
 
@@ -117,24 +200,24 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
     """Write the checkpoint (or run directory) `checkpoint` as the Hugging Face directory `out_dir` (which must not exist)."""
     import equinox as eqx
 
-    from pathways.train import checkpoint_adapter, load_trained, model_params
+    from pathways.train import checkpoint_adapter, load_trained, model_params, save_tensors
 
     out_dir = Path(out_dir)
     if out_dir.exists():
         raise HFExportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
     model, c = load_trained(checkpoint)
     where = str(c.path / "config.yaml")
-    config = hf_config(c.config, where)
+    config = hf_config(c.config, where, c.state.imported_from)
     if c.state.adapter:  # merged first: HF has no adapters of ours
         adapter, _ = checkpoint_adapter(c)
         names = list(c.state.adapter["pathways"])
         model = eqx.tree_at(lambda m: [m.pathways[n] for n in names], model, [adapter.merge(model.pathways[n]) for n in names])
-    tensors = hf_tensors(model_params(model), config["model_type"], config["num_hidden_layers"])
+    tensors = export_tensors(c.config, config, model_params(model))
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        save_tensors(tensors, tmp / "model.safetensors", metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         if (c.path / "tokenizer.model").is_file():
             shutil.copyfile(c.path / "tokenizer.model", tmp / "tokenizer.model")

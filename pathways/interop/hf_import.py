@@ -135,6 +135,26 @@ def vision_config(hf: dict[str, Any], *, name: str, source: str) -> dict[str, An
     }
 
 
+def _normalisation(hf_dir: Path) -> dict[str, float]:
+    """`image_mean`/`image_std` from the checkpoint's `preprocessor_config.json`, if it has one (SigLIP: 0.5, 0.5)."""
+    import json
+
+    file = hf_dir / "preprocessor_config.json"
+    if not file.is_file():
+        return {}
+    processor = json.loads(file.read_text())
+    out = {}
+    for key in ("image_mean", "image_std"):
+        values = processor.get(key)
+        if values is None:
+            continue
+        values = values if isinstance(values, list) else [values]
+        if len(set(values)) != 1:
+            raise HFImportError([Problem(key, f"is {values}: per-channel normalisation is not supported (one value for all channels)", str(file))])
+        out[key] = float(values[0])
+    return out
+
+
 def _read_projector(family: str, tensors, shapes, problems: list[Problem]) -> dict:
     out = {}
     if family == "paligemma":
@@ -171,6 +191,7 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | N
     else:
         config = vision_language_config(hf, name=name, tokenizer=tokenizer, source=source)
     vision = config["pathways"]["image"]["config"]
+    vision |= _normalisation(hf_dir)
     text_hf = {"model_type": "gemma" if family == "paligemma" else "gemma3_text", **(hf.get("text_config") or {})}
 
     def read(tensors, shapes):

@@ -1,6 +1,6 @@
 """Training and pathway-specific fine-tuning: freezing, optimisation, checkpoints, the loop."""
 
-from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, model_params, save
+from pathways.train._checkpoint import Checkpoint, CheckpointError, latest_good, list_checkpoints, load, load_into, model_params, save, save_tensors
 from pathways.train._checkpoint import write as write_checkpoint
 from pathways.train._diff import diff_checkpoints
 from pathways.train._load import checkpoint_adapter, load_trained
@@ -55,5 +55,6 @@ __all__ = [
     "select",
     "shard",
     "trainable_spec",
+    "save_tensors",
     "write_checkpoint",
 ]

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import yaml
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
 from pathways._errors import PathwaysError, Problem
 from pathways.graph import param_key
@@ -76,12 +77,45 @@ def model_params(model) -> dict[str, np.ndarray]:
     return flatten(model.pathways)
 
 
+# numpy dtype name -> safetensors dtype code
+SAFETENSORS_DTYPES = {
+    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64", "int32": "I32",
+    "int16": "I16", "int8": "I8", "uint64": "U64", "uint32": "U32", "uint16": "U16", "uint8": "U8", "bool": "BOOL",
+}
+
+
+def save_tensors(tensors: dict[str, Any], path: str | Path, metadata: dict[str, str] | None = None) -> None:
+    """Write a safetensors file tensor by tensor, never holding a second copy of the whole dict.
+
+    (`safetensors.numpy.save_file` first turns every array into bytes: twice the
+    checkpoint in memory.) The layout is the format's: an 8-byte little-endian header
+    length, the JSON header padded to 8 bytes, then each tensor's bytes in order.
+    """
+    arrays = {name: np.asarray(tensors[name]) for name in sorted(tensors)}
+    header: dict[str, Any] = {}
+    offset = 0
+    for name, a in arrays.items():
+        if a.dtype.name not in SAFETENSORS_DTYPES:
+            raise TypeError(f"{name}: dtype {a.dtype} has no safetensors code")
+        header[name] = {"dtype": SAFETENSORS_DTYPES[a.dtype.name], "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+    if metadata:
+        header["__metadata__"] = metadata
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for a in arrays.values():
+            f.write(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data)
+
+
 def _write_dir(tmp: Path, files: dict[str, Any]) -> None:
     tmp.mkdir(parents=True)
     for name, content in files.items():
         path = tmp / name
         if name.endswith(".safetensors"):
-            save_file(content, str(path))
+            save_tensors(content, path)
         elif isinstance(content, bytes):
             path.write_bytes(content)
         else:

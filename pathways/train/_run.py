@@ -253,6 +253,41 @@ def load_weights(model: Graph, source: ckpt.Checkpoint, *, fresh_ok: set[str], t
     return ckpt.load_into(model, source.params, fresh_ok)
 
 
+def init_sources(loaded: LoadedConfig) -> list[tuple[Path, list[str] | None, str]]:
+    """`train.init_from`'s checkpoints (paths relative to the file that names them), pathways and config key."""
+    out = []
+    for i, spec in enumerate(loaded.spec.train.init_from or ()):
+        where = f"train.init_from.{i}"
+        mark = loaded.marks.get(("train", "init_from", i, "checkpoint"))
+        folder = Path(mark.file if mark is not None else loaded.path).parent
+        out.append((folder / spec.checkpoint, spec.pathways, where))
+    return out
+
+
+def load_sources(model: Graph, sources, *, fresh_ok: set[str], tokenizer=None) -> tuple[Graph, list[str]]:
+    """`model` with each pathway's weights from the one checkpoint that `sources` (from `init_sources`) loads it from."""
+    problems, combined, claimed = [], {}, {}
+    for path, names, where in sources:
+        source = ckpt.load(path)
+        check_tokenizer(source, tokenizer)
+        if source.state.adapter:
+            problems.append(Problem(f"{where}.checkpoint", f"{source.path} holds adapters only: merge it first (`pathways lora-merge`)"))
+            continue
+        has = sorted({k.split(".", 1)[0] for k in source.params})
+        for name in names if names is not None else [n for n in has if n in model.pathways]:
+            if name not in has:
+                problems.append(Problem(f"{where}.pathways", f"{source.path} has no pathway {name!r} (it has {', '.join(has)})"))
+            elif name in claimed:
+                problems.append(Problem(f"{where}.pathways", f"pathway {name!r} is loaded from both {claimed[name]} and {source.path}: name it once"))
+            else:
+                claimed[name] = source.path
+                combined |= {k: v for k, v in source.params.items() if k.split(".", 1)[0] == name}
+    if problems:
+        raise ConfigError(problems)
+    model, notes = ckpt.load_into(model, combined, fresh_ok)
+    return model, notes + [f"pathway {n!r} from {p}" for n, p in claimed.items()]
+
+
 def shard(tree, mesh, rules) -> Any:
     """`tree` placed on the mesh by the partition rules (unchanged without a mesh): the one sharding expression."""
     if mesh is None:
@@ -332,7 +367,7 @@ def prepare(
         train = train.model_copy(update={"adapter": adapter})
         loaded = dataclasses.replace(loaded, spec=spec.model_copy(update={"train": train}))
         spec = loaded.spec
-        if init_from is None and resume_from is None:
+        if init_from is None and resume_from is None and not train.init_from:
             raise ConfigError(loaded.locate([Problem("train.adapter", f"an adapter ({sel.adapter.type_name!r}) trains around a base model's weights: start from one with `pathways finetune --from CKPT`")]))
     graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in train.losses)))
     batcher, eval_batcher = open_data(loaded, graph)
@@ -349,6 +384,19 @@ def prepare(
     base, base_sha256 = (resumed.state.base_checkpoint, resumed.state.base_sha256) if resumed else (None, None)
     if resumed is not None and sel.adapter:  # load: an adapter run resumes on the base it adapts
         model, _ = load_weights(model, ckpt.load(ckpt.base_of(resumed)), fresh_ok=set(), tokenizer=graph.tokenizer)
+    elif train.init_from and resumed is None:
+        sources = init_sources(loaded)
+        if init_from is not None:
+            raise ConfigError(loaded.locate([Problem("train.init_from", f"and --from {init_from} both say where the weights start: give one")]))
+        if sel.adapter and len(sources) > 1:
+            raise ConfigError(loaded.locate([Problem("train.init_from", "an adapter trains around one base checkpoint: list one, or merge the sources first")]))
+        try:
+            model, loaded_notes = load_sources(model, sources, fresh_ok=set() if sel.adapter else set(sel.names or model.pathways), tokenizer=graph.tokenizer)
+        except ConfigError as exc:
+            raise ConfigError(loaded.locate(exc.problems)) from None
+        notes += loaded_notes
+        if len(sources) == 1:
+            base, base_sha256 = str(sources[0][0].resolve()), ckpt.content_hash(sources[0][0])
     elif init_from is not None and resumed is None:
         source = ckpt.load(init_from)
         fresh_ok = set() if sel.adapter else set(sel.names or model.pathways)

@@ -22,6 +22,7 @@ from pathways.train._checkpoint import model_params
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FAMILIES = ["tiny-gemma", "tiny-gemma2", "tiny-gemma3"]
+VISION = ["tiny-siglip", "tiny-paligemma", "tiny-gemma3-vision"]
 # config.json keys that decide the computation (the rest is bookkeeping: ids, dtype, versions)
 MEANING = [
     "model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
@@ -44,9 +45,26 @@ def test_import_then_export_gives_back_the_same_tensors_and_options(capsys, tmp_
             assert exported.get(key) == original.get(key) or (key == "sliding_window" and "layer_types" not in original), key
 
 
-def test_only_text_graphs_export_and_out_must_be_new(capsys, tmp_path, base_checkpoint):
+@pytest.mark.parametrize("family", VISION)
+def test_vision_models_import_then_export_to_the_same_tensors_and_options(tmp_path, family):
+    export_hf(import_hf(FIXTURES / family, tmp_path / "ckpt"), tmp_path / "hf")
+    want, got = load_file(str(FIXTURES / family / "model.safetensors")), load_file(str(tmp_path / "hf" / "model.safetensors"))
+    assert sorted(got) == sorted(want)
+    assert all(got[k].shape == want[k].shape and np.array_equal(got[k], want[k]) for k in want)
+    original, exported = json.loads((FIXTURES / family / "config.json").read_text()), json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert exported["model_type"] == original["model_type"]
+    for part in ("vision_config", "text_config"):
+        for key in MEANING + ["image_size", "patch_size", "layer_norm_eps", "vision_use_head", "projection_dim"]:
+            if part in original and key in original[part]:
+                assert exported[part].get(key) == original[part][key], (part, key)
+    for key in ("image_token_index", "mm_tokens_per_image", "projection_dim"):
+        assert exported.get(key) == original.get(key), key
+
+
+def test_only_graphs_hf_has_export_and_out_must_be_new(capsys, tmp_path, base_checkpoint):
     code, _, err = run_cli(capsys, "export", "hf", base_checkpoint, "--out", tmp_path / "hf")
-    assert code == 2 and "pathways.image: has no Hugging Face Gemma counterpart" in err
+    assert code == 2 and "pathways.image: is 'vit_encoder'; a Hugging Face vision-language export needs 'siglip_encoder' here" in err
+    assert "pathways.projector: is None; a Hugging Face vision-language export needs 'linear_projector' or 'pooling_projector' here" in err
     assert not (tmp_path / "hf").exists()
     import_hf(FIXTURES / "tiny-gemma2", tmp_path / "ckpt")
     (tmp_path / "taken").mkdir()
@@ -91,3 +109,31 @@ def test_changed_weights_load_in_transformers_with_the_same_logits(tmp_path, fam
     got = np.asarray(pathways.load(tuned)({"tokens": tokens})["lm_head.logits"])
     assert np.abs(got - ref).max() < 1e-4
     assert np.abs(got - np.load(FIXTURES / family / "logits.npy")).max() > 1e-3  # the change is really in there
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["tiny-paligemma", "tiny-gemma3-vision"])
+def test_a_fine_tuned_projector_loads_in_transformers_with_the_same_logits(tmp_path, family):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    c = load(import_hf(FIXTURES / family, tmp_path / "imported"))
+    rng = np.random.default_rng(4)  # a "fine-tuned" projector: only its weights moved
+    params = {k: v + (0.2 * rng.normal(size=v.shape).astype(np.float32) if k.startswith("projector.") else 0) for k, v in c.params.items()}
+    tuned = write_checkpoint(tmp_path / "tuned", params=params, opt_state=None, state=c.state, config=c.config)
+    export_hf(tuned, tmp_path / "hf")
+    cls = transformers.PaliGemmaForConditionalGeneration if family == "tiny-paligemma" else transformers.Gemma3ForConditionalGeneration
+    model = cls.from_pretrained(tmp_path / "hf", attn_implementation="eager").float().eval()
+    tokens, pixels = np.load(FIXTURES / family / "tokens.npy"), np.load(FIXTURES / family / "pixels.npy")
+    n = 16 if family == "tiny-paligemma" else 4
+    image_token = json.loads((tmp_path / "hf" / "config.json").read_text())["image_token_index"]
+    ids = torch.from_numpy(np.concatenate([np.full((2, n), image_token), tokens], axis=1).astype(np.int64))
+    # token types as the imported graph attends: the image bidirectional (PaliGemma: 0 = prefix), the text causal
+    types = np.concatenate([np.zeros((2, n)), np.ones((2, 8))], axis=1) if family == "tiny-paligemma" else np.concatenate([np.ones((2, n)), np.zeros((2, 8))], axis=1)
+    with torch.no_grad():
+        ref = model(
+            input_ids=ids, pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2).copy()), attention_mask=torch.ones_like(ids),
+            token_type_ids=torch.from_numpy(types.astype(np.int64)),
+        ).logits.numpy()[:, -8:]
+    got = np.asarray(pathways.load(tuned)({"tokens": tokens, "image": pixels})["lm_head.logits"])[:, -8:]
+    assert np.abs(got - ref).max() < 1e-4
+    assert np.abs(got - np.load(FIXTURES / family / "logits.npy")[:, -8:]).max() > 1e-3  # the change is really in there

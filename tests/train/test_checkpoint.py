@@ -29,7 +29,7 @@ def test_crash_during_save_keeps_the_previous_checkpoint(monkeypatch, tmp_path, 
         return save(root, step, params=c.params, opt_state=c.optimizer_state(), state=c.state, config=c.config, keep=3)
 
     previous = save_step(2)
-    real = _checkpoint.save_file
+    real = _checkpoint.save_tensors
 
     def crash(tensors, filename, *args, **kwargs):
         real(tensors, filename, *args, **kwargs)
@@ -37,7 +37,7 @@ def test_crash_during_save_keeps_the_previous_checkpoint(monkeypatch, tmp_path, 
             f.truncate(f.seek(0, 2) // 2)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_checkpoint, "save_file", crash)
+    monkeypatch.setattr(_checkpoint, "save_tensors", crash)
     with pytest.raises(OSError, match="No space left"):
         save_step(4)
     monkeypatch.undo()
@@ -192,3 +192,29 @@ def test_checkpoint_state_is_one_typed_record(base_run):
     assert CheckpointState.from_dict(json.loads(state.to_json())) == state
     older = CheckpointState.from_dict({"step": 3, "lora": None, "written_by": "a future version"})
     assert older == CheckpointState(step=3)
+
+
+def test_save_tensors_writes_what_safetensors_reads_back_exactly(tmp_path):
+    import ml_dtypes
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    from pathways.train import save_tensors
+
+    rng = np.random.default_rng(0)
+    tensors = {
+        "b.weight": rng.normal(size=(3, 5)).astype(np.float32),
+        "a.scale": np.float32(2.5) * np.ones(()),
+        "c.half": rng.normal(size=(7,)).astype(ml_dtypes.bfloat16),
+        "d.ids": np.arange(6, dtype=np.int32).reshape(2, 3),
+        "e.mask": np.array([True, False, True]),
+        "f.transposed": rng.normal(size=(4, 2)).astype(np.float32).T,  # not C-contiguous
+        "g.empty": np.zeros((0, 4), np.float32),
+    }
+    save_tensors(tensors, tmp_path / "t.safetensors", metadata={"format": "pt"})
+    back = load_file(tmp_path / "t.safetensors")
+    assert sorted(back) == sorted(tensors)
+    for name, value in tensors.items():
+        assert back[name].dtype == value.dtype and back[name].shape == value.shape and np.array_equal(back[name], value), name
+    with safe_open(tmp_path / "t.safetensors", framework="np") as f:
+        assert f.metadata() == {"format": "pt"}
