@@ -31,11 +31,11 @@ from typing import Any
 import jax
 import numpy as np
 import yaml
-from safetensors import SafetensorError, safe_open
 
 from pathways._errors import PathwaysError, Problem
 from pathways.config import load_config, resolved_yaml
 from pathways.graph import ResolvedGraph, build_abstract, param_key, resolve
+from pathways.interop._safetensors import SafetensorsError, SafetensorsFile
 from pathways.train import CheckpointState, config_hash, write_checkpoint
 
 # HF `hidden_act` values that mean tanh-approximated GELU in a Gemma config:
@@ -257,13 +257,14 @@ class Tensors:
     Records which names were read, so the import can check that none is left over.
     """
 
-    def __init__(self, hf_dir: Path, stack: contextlib.ExitStack, rename=None):
+    def __init__(self, hf_dir: Path, stack: contextlib.ExitStack, rename=None, *, dtype: str = "float32"):
         self.where: dict[str, tuple[Any, str]] = {}  # name -> (open file, key in that file)
         self.used: set[str] = set()
+        self.keep = dtype == "keep"
         for file in _weight_files(hf_dir):
             try:
-                handle = stack.enter_context(safe_open(str(file), framework="np"))
-            except (SafetensorError, OSError) as exc:
+                handle = stack.enter_context(SafetensorsFile(file))
+            except (SafetensorsError, OSError) as exc:
                 raise HFImportError([Problem("", f"cannot read (truncated or not safetensors): {exc}", str(file))]) from None
             for key in handle.keys():
                 name = key.removeprefix("model.")
@@ -276,13 +277,20 @@ class Tensors:
         return name in self.where
 
     def get(self, name: str) -> np.ndarray:
+        """The tensor, widened to float32 (or, with `dtype="keep"`, as stored)."""
         handle, key = self.where[name]
         self.used.add(name)
-        return np.asarray(handle.get_tensor(key), dtype=np.float32)
+        value = handle.read(key)
+        return value if self.keep else value.astype(np.float32, copy=False)
 
     def shape(self, name: str) -> tuple[int, ...]:
         handle, key = self.where[name]
-        return tuple(handle.get_slice(key).get_shape())
+        return handle.shape(key)
+
+    def dtype(self, name: str) -> np.dtype:
+        """The dtype `get` returns."""
+        handle, key = self.where[name]
+        return handle.dtype(key) if self.keep else np.dtype(np.float32)
 
     def fetch(self, name: str, param: str, want: tuple[int, ...], problems: list[Problem], to_ours=None, hf_shape=None) -> np.ndarray | None:
         """Tensor `name` as parameter `param` of shape `want` (`to_ours` converts HF's layout, whose shape is
@@ -339,7 +347,8 @@ def map_weights(hf: dict[str, Any], tensors: Tensors, shapes: dict[str, tuple[in
             out[param] = value
     for hf_name, (ours, transpose) in FAMILY_WEIGHTS[hf.get("model_type", "gemma")].items():
         param = f"decoder.blocks.layers.{ours}"
-        stacked = np.empty(shapes[param], dtype=np.float32)  # [L, ...], filled layer by layer
+        first = f"{prefix}layers.0.{hf_name}"
+        stacked = np.empty(shapes[param], dtype=tensors.dtype(first) if first in tensors else np.float32)  # [L, ...], layer by layer
         want = shapes[param][1:]
         for i in range(depth):
             value = tensors.fetch(f"{prefix}layers.{i}.{hf_name}", param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)
@@ -377,7 +386,9 @@ def _refuse_existing(out_dir: str | Path) -> None:
         raise HFImportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
 
 
-def write_import(hf_dir: Path, out_dir: str | Path, hf: dict[str, Any], config: dict[str, Any], read_params, *, target=None, rename=None, imported: dict | None = None) -> Path:
+def write_import(
+    hf_dir: Path, out_dir: str | Path, hf: dict[str, Any], config: dict[str, Any], read_params, *, target=None, rename=None, imported: dict | None = None, dtype: str = "float32"
+) -> Path:
     """Validate `config` (YAML data), read its parameters with `read_params(tensors, shapes)` and write the checkpoint.
 
     The config is validated as a file beside the tokenizer, before any weight is read;
@@ -403,7 +414,7 @@ def write_import(hf_dir: Path, out_dir: str | Path, hf: dict[str, Any], config: 
     if target is not None:
         check_shapes(shapes, target)
     with contextlib.ExitStack() as stack:
-        params = read_params(Tensors(hf_dir, stack, rename), shapes)
+        params = read_params(Tensors(hf_dir, stack, rename, dtype=dtype), shapes)
     state = CheckpointState(
         step=0,
         imported_from={
@@ -411,6 +422,7 @@ def write_import(hf_dir: Path, out_dir: str | Path, hf: dict[str, Any], config: 
             "model_type": hf["model_type"],
             "path": str(hf_dir.resolve()),
             "transformers_version": hf.get("transformers_version"),
+            "dtype": "as stored" if dtype == "keep" else "float32",
             **(imported or {}),
         },
         config_sha256=config_hash(config),

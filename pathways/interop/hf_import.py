@@ -170,14 +170,17 @@ def _read_projector(family: str, tensors, shapes, problems: list[Problem]) -> di
     return out
 
 
-def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None) -> Path:
+def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | None = None, dtype: str = "float32") -> Path:
     """Convert the Hugging Face checkpoint `hf_dir` (any of `FAMILIES`) into the Pathways checkpoint `out_dir`.
 
     With `target` (a Pathways config), every parameter's shape is checked against
-    that config's model first. `out_dir` must not exist; a failed import leaves
-    nothing there. Returns `out_dir`.
+    that config's model first. `dtype`: `float32` widens every weight (bfloat16 or
+    float16 included) to float32, `keep` stores them as the checkpoint does. `out_dir`
+    must not exist; a failed import leaves nothing there. Returns `out_dir`.
     """
     hf_dir = Path(hf_dir)
+    if dtype not in ("float32", "keep"):
+        raise HFImportError([Problem("--dtype", f"is {dtype!r}: float32 (widen every weight) or keep (as stored)")])
     if Path(out_dir).exists():
         raise HFImportError([Problem("--out", "already exists: give a new directory (nothing was written)", str(out_dir))])
     hf = read_hf_config(hf_dir, FAMILIES)
@@ -185,7 +188,7 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | N
     tokenizer = (hf_dir / "tokenizer.model").is_file()
     if family in TEXT_FAMILIES:
         config = gemma_config(hf, name=name, tokenizer=tokenizer, source=source)
-        return write_import(hf_dir, out_dir, hf, config, lambda tensors, shapes: map_weights(hf, tensors, shapes), target=target)
+        return write_import(hf_dir, out_dir, hf, config, lambda tensors, shapes: map_weights(hf, tensors, shapes), target=target, dtype=dtype)
     if family in VISION_FAMILIES:
         config = vision_config(hf, name=name, source=source)
     else:
@@ -214,7 +217,7 @@ def import_hf(hf_dir: str | Path, out_dir: str | Path, *, target: str | Path | N
         return params
 
     extra = {"image_token_id": hf.get("image_token_id", hf.get("image_token_index"))} if family in MULTIMODAL_FAMILIES else None
-    return write_import(hf_dir, out_dir, hf, config, read, target=target, rename=_renamer(family), imported=extra)
+    return write_import(hf_dir, out_dir, hf, config, read, target=target, rename=_renamer(family), imported=extra, dtype=dtype)
 
 
 def _parts(family: str) -> tuple[str, ...]:

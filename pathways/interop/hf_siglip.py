@@ -97,8 +97,8 @@ def read_siglip(cfg: dict[str, Any], tensors: Tensors, shapes: dict[str, tuple[i
     one("post_layernorm.weight", "post_norm.weight")
     one("post_layernorm.bias", "post_norm.bias")
     for hf_name, (ours, transpose) in LAYER_WEIGHTS.items():
-        param = f"{pathway}.blocks.layers.{ours}"
-        stacked = np.empty(shapes[param], dtype=np.float32)
+        param, first = f"{pathway}.blocks.layers.{ours}", f"{prefix}encoder.layers.0.{hf_name}"
+        stacked = np.empty(shapes[param], dtype=tensors.dtype(first) if first in tensors else np.float32)
         want = shapes[param][1:]
         for i in range(cfg["depth"]):
             value = tensors.fetch(f"{prefix}encoder.layers.{i}.{hf_name}", param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)

@@ -78,6 +78,22 @@ def test_bfloat16_weights_are_read_without_torch(tmp_path):
     np.testing.assert_array_equal(params["text.weight"], rounded)
 
 
+def test_bfloat16_weights_are_kept_with_dtype_keep_and_the_model_runs(capsys, tmp_path):
+    hf = copy_fixture(tmp_path)
+    tensors = load_file(str(FIXTURE / "model.safetensors"))
+    save_file({k: v.astype(ml_dtypes.bfloat16) for k, v in tensors.items()}, str(hf / "model.safetensors"))
+    code, _, err = cli(capsys, "import", "hf", hf, "--out", tmp_path / "kept", "--dtype", "keep")
+    assert code == 0, err
+    kept = load_file(str(tmp_path / "kept" / "model.safetensors"))
+    assert {v.dtype for v in kept.values()} == {np.dtype(ml_dtypes.bfloat16)}
+    assert (tmp_path / "kept" / "model.safetensors").stat().st_size < 0.6 * (FIXTURE / "model.safetensors").stat().st_size
+    widened = import_hf_gemma(hf, tmp_path / "wide")
+    tokens = np.load(FIXTURE / "tokens.npy")
+    half = np.asarray(pathways.load(tmp_path / "kept")({"tokens": tokens})["lm_head.logits"], np.float32)
+    full = np.asarray(pathways.load(widened)({"tokens": tokens})["lm_head.logits"])
+    assert np.abs(half - full).max() < 0.1 * np.abs(full).max()  # the same model, computed in bfloat16
+
+
 def test_sharded_checkpoint_imports_the_same_weights(tmp_path):
     hf = copy_fixture(tmp_path)
     tensors = load_file(str(hf / "model.safetensors"))
