@@ -12,6 +12,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+import yaml
 from safetensors.numpy import load_file
 
 import pathways
@@ -61,8 +62,8 @@ def test_vision_models_import_then_export_to_the_same_tensors_and_options(tmp_pa
         assert exported.get(key) == original.get(key), key
 
 
-def test_only_graphs_hf_has_export_and_out_must_be_new(capsys, tmp_path, base_checkpoint):
-    code, _, err = run_cli(capsys, "export", "hf", base_checkpoint, "--out", tmp_path / "hf")
+def test_only_graphs_hf_has_export_and_out_must_be_new(cli, tmp_path, base_checkpoint):
+    code, _, err = cli("export", "hf", base_checkpoint, "--out", tmp_path / "hf")
     assert code == 2 and "pathways.image: is 'vit_encoder'; a Hugging Face vision-language export needs 'siglip_encoder' here" in err
     assert "pathways.projector: is None; a Hugging Face vision-language export needs 'linear_projector' or 'pooling_projector' here" in err
     assert not (tmp_path / "hf").exists()
@@ -83,12 +84,6 @@ def base_checkpoint(tmp_path):
     config = resolved_yaml(graph.loaded)
     config["tokenizer"] = str((Path(graph.loaded.path).parent / config["tokenizer"]).resolve()) if config.get("tokenizer") not in (None, "bytes") else config.get("tokenizer")
     return write_checkpoint(tmp_path / "digits", params=model_params(model), opt_state=None, state=CheckpointState(step=0), config=config)
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.slow
@@ -137,3 +132,33 @@ def test_a_fine_tuned_projector_loads_in_transformers_with_the_same_logits(tmp_p
     got = np.asarray(pathways.load(tuned)({"tokens": tokens, "image": pixels})["lm_head.logits"])[:, -8:]
     assert np.abs(got - ref).max() < 1e-4
     assert np.abs(got - np.load(FIXTURES / family / "logits.npy")[:, -8:]).max() > 1e-3  # the change is really in there
+
+
+@pytest.mark.slow
+def test_a_lora_run_on_an_imported_gemma_exports_merged(cli, tmp_path):
+    base = import_hf(Path(__file__).resolve().parents[2] / "examples" / "pretrained" / "tiny-gemma", tmp_path / "base")
+    config = yaml.safe_load((base / "config.yaml").read_text())
+    config |= {
+        "tokenizer": "bytes",
+        "dims": {"B": 4, "T": 32},
+        "data": {"dataset": "easy_vqa", "fields": {"tokens": "text"}},
+        "train": {"steps": 2, "optimizer": {"lr": 0.05}, "losses": [{"type": "next_token", "logits": "lm_head.logits", "targets": "batch.tokens"}], "log_every": 1, "checkpoint_every": 2},
+    }
+    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(config))
+    code, _, err = cli("finetune", tmp_path / "ft.yaml", "--pathway", "decoder", "--lora-rank", 4, "--from", base, "--out", tmp_path / "run")
+    assert code == 0, err
+    code, _, err = cli("export", "hf", tmp_path / "run", "--out", tmp_path / "hf")
+    assert code == 0, err
+    exported, original = load_file(str(tmp_path / "hf" / "model.safetensors")), load_file(str(base.parent / "base" / "model.safetensors"))
+    q = "model.layers.0.self_attn.q_proj.weight"
+    assert q in exported and not np.array_equal(exported[q], original["decoder.blocks.layers.attn.q_proj.weight"][0].T)  # the adapters are in there
+    tokens = np.random.default_rng(0).integers(3, 259, size=(2, 10)).astype(np.int32)
+    adapted = np.asarray(pathways.load(tmp_path / "run")({"tokens": tokens})["lm_head.logits"])
+    reimported = np.asarray(pathways.load(import_hf(tmp_path / "hf", tmp_path / "again"))({"tokens": tokens})["lm_head.logits"])
+    np.testing.assert_allclose(reimported, adapted, atol=1e-4, rtol=0)
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf", attn_implementation="eager").float().eval()
+    with torch.no_grad():
+        ref = model(input_ids=torch.from_numpy(tokens.astype(np.int64))).logits.numpy()
+    assert np.abs(ref - adapted).max() < 1e-4

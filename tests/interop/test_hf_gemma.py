@@ -18,7 +18,6 @@ import yaml
 from safetensors.numpy import load_file, save_file
 
 import pathways
-from pathways.cli import main
 from pathways.config import load_config
 from pathways.graph import resolve
 from pathways.interop import HFImportError, gemma_config, import_hf_gemma
@@ -28,12 +27,6 @@ from pathways.train import load as read_checkpoint
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "tiny-gemma"
 GEMMA_2B = ROOT / "examples" / "presets" / "gemma-2b.yaml"
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def logits(checkpoint: Path, tokens: np.ndarray) -> np.ndarray:
@@ -53,8 +46,8 @@ def edit_config(hf_dir: Path, **changes) -> None:
 # ---- the committed fixture (no torch) --------------------------------------------------
 
 
-def test_cli_import_matches_the_reference_logits(capsys, tmp_path):
-    code, out, err = cli(capsys, "import", "hf-gemma", FIXTURE, "--out", tmp_path / "ckpt")
+def test_cli_import_matches_the_reference_logits(cli, tmp_path):
+    code, out, err = cli("import", "hf-gemma", FIXTURE, "--out", tmp_path / "ckpt")
     assert code == 0, err
     assert "wrote" in out
     ref = np.load(FIXTURE / "logits.npy")
@@ -78,11 +71,11 @@ def test_bfloat16_weights_are_read_without_torch(tmp_path):
     np.testing.assert_array_equal(params["text.weight"], rounded)
 
 
-def test_bfloat16_weights_are_kept_with_dtype_keep_and_the_model_runs(capsys, tmp_path):
+def test_bfloat16_weights_are_kept_with_dtype_keep_and_the_model_runs(cli, tmp_path):
     hf = copy_fixture(tmp_path)
     tensors = load_file(str(FIXTURE / "model.safetensors"))
     save_file({k: v.astype(ml_dtypes.bfloat16) for k, v in tensors.items()}, str(hf / "model.safetensors"))
-    code, _, err = cli(capsys, "import", "hf", hf, "--out", tmp_path / "kept", "--dtype", "keep")
+    code, _, err = cli("import", "hf", hf, "--out", tmp_path / "kept", "--dtype", "keep")
     assert code == 0, err
     kept = load_file(str(tmp_path / "kept" / "model.safetensors"))
     assert {v.dtype for v in kept.values()} == {np.dtype(ml_dtypes.bfloat16)}
@@ -110,10 +103,10 @@ def test_sharded_checkpoint_imports_the_same_weights(tmp_path):
     assert all(np.array_equal(sharded[k], whole[k]) for k in whole)
 
 
-def test_non_gemma_checkpoint_is_an_error_naming_file_and_type(capsys, tmp_path):
+def test_non_gemma_checkpoint_is_an_error_naming_file_and_type(cli, tmp_path):
     hf = copy_fixture(tmp_path)
     edit_config(hf, model_type="llama")
-    code, _, err = cli(capsys, "import", "hf-gemma", hf, "--out", tmp_path / "ckpt")
+    code, _, err = cli("import", "hf-gemma", hf, "--out", tmp_path / "ckpt")
     assert code == 2
     assert f"{hf / 'config.json'}: model_type: is 'llama': supported model types are gemma, gemma2, gemma3_text" in err
     assert not (tmp_path / "ckpt").exists()
@@ -140,8 +133,8 @@ def test_missing_and_unknown_tensors_are_listed(tmp_path):
     assert not (tmp_path / "ckpt").exists()
 
 
-def test_target_with_other_shapes_is_an_error_naming_parameter_and_shapes(capsys, tmp_path):
-    code, _, err = cli(capsys, "import", "hf-gemma", FIXTURE, "--out", tmp_path / "ckpt", "--target", GEMMA_2B)
+def test_target_with_other_shapes_is_an_error_naming_parameter_and_shapes(cli, tmp_path):
+    code, _, err = cli("import", "hf-gemma", FIXTURE, "--out", tmp_path / "ckpt", "--target", GEMMA_2B)
     assert code == 2
     assert f"{GEMMA_2B}: text.weight: imported shape [256, 32], target shape [256000, 2048]" in err
     assert "decoder.blocks.layers.attn.q_proj.weight: imported shape [2, 32, 64], target shape [18, 2048, 2048]" in err

@@ -15,16 +15,9 @@ import pytest
 import yaml
 
 import pathways
-from pathways.cli import main
 from pathways.interop import HFImportError, import_hf_gemma
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def logits(checkpoint: Path, tokens: np.ndarray) -> np.ndarray:
@@ -54,8 +47,8 @@ EXPECTED = {  # what config.yaml must say, from each fixture's config.json
 
 
 @pytest.mark.parametrize("family", sorted(EXPECTED))
-def test_import_hf_gives_the_reference_logits_with_every_option(capsys, tmp_path, family):
-    code, out, err = cli(capsys, "import", "hf", FIXTURES / family, "--out", tmp_path / "ckpt")
+def test_import_hf_gives_the_reference_logits_with_every_option(cli, tmp_path, family):
+    code, out, err = cli("import", "hf", FIXTURES / family, "--out", tmp_path / "ckpt")
     assert code == 0, err
     got = logits(tmp_path / "ckpt", np.load(FIXTURES / family / "tokens.npy"))
     ref = np.load(FIXTURES / family / "logits.npy")
@@ -89,17 +82,17 @@ def test_unsupported_rope_and_layer_types_name_the_field(tmp_path):
     assert not (tmp_path / "ckpt").exists()
 
 
-def test_an_unsupported_model_type_lists_the_supported_ones(capsys, tmp_path):
+def test_an_unsupported_model_type_lists_the_supported_ones(cli, tmp_path):
     hf = edited(tmp_path, "tiny-gemma2", model_type="llama")
-    code, _, err = cli(capsys, "import", "hf", hf, "--out", tmp_path / "ckpt")
+    code, _, err = cli("import", "hf", hf, "--out", tmp_path / "ckpt")
     assert code == 2 and err.strip() == f"error: {hf / 'config.json'}: model_type: is 'llama': supported model types are gemma, gemma2, gemma3_text, siglip_vision_model, siglip, paligemma, gemma3"
 
 
-def test_an_existing_out_is_refused_and_left_alone(capsys, tmp_path):
+def test_an_existing_out_is_refused_and_left_alone(cli, tmp_path):
     out = tmp_path / "ckpt"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    code, _, err = cli(capsys, "import", "hf", FIXTURES / "tiny-gemma2", "--out", out)
+    code, _, err = cli("import", "hf", FIXTURES / "tiny-gemma2", "--out", out)
     assert code == 2 and err.strip() == f"error: {out}: --out: already exists: give a new directory (nothing was written)"
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
 

@@ -79,3 +79,19 @@ def test_validate_names_an_init_from_pathway_the_graph_lacks(capsys, tmp_path):
     config.write_text(yaml.safe_dump({"extends": str(ROOT / "examples" / "llava_grow.yaml"), "train": {"init_from": [{"checkpoint": "x", "pathways": ["imgae"]}]}}))
     code, _, err = cli(capsys, "validate", config)
     assert code == 2 and "train.init_from.0.pathways.0: 'imgae' is not a pathway of this config; did you mean 'image'?" in err
+
+
+@pytest.mark.slow
+def test_an_imported_paligemma_generates_with_the_cache_as_without(tmp_path):
+    """Generation reaches the imported graph through roles alone (siglip media, early fusion, cached decoder)."""
+    import pathways
+    from pathways.data._tokenizer import ByteTokenizer
+    from pathways.generate import Generator
+
+    model = pathways.load(import_hf(PRETRAINED / "tiny-paligemma", tmp_path / "pg"))
+    gen = Generator(model, model.graph, ByteTokenizer())
+    images = [np.random.default_rng(i).uniform(-1, 1, (64, 64, 3)).astype(np.float32) for i in range(2)]
+    prompts = ["what color is the shape?", "what shape"]
+    cached = gen.generate(prompts, images=images, max_new_tokens=6)
+    full = gen.generate(prompts, images=images, max_new_tokens=6, use_cache=False)
+    assert [g.tokens for g in cached] == [g.tokens for g in full]
