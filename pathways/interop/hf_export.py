@@ -9,7 +9,7 @@ The reverse of `pathways import hf`, for the graphs it writes:
   `paligemma` (a `linear_projector`, joint prefix, positions from 1) or `gemma3` (a
   `pooling_projector`, per-image blocks, a Gemma 3 decoder).
 
-`model.safetensors` holds HF's names and layouts (those `save_pretrained` writes: Linear
+`model.safetensors` (or shards with an index, past `--max-shard-size`) holds HF's names and layouts (those `save_pretrained` writes: Linear
 weights transposed back to `[out, in]`, layers unstacked), with the SentencePiece
 `tokenizer.model` when the checkpoint has one. An adapter checkpoint is merged first.
 The directory is built aside and renamed into place.
@@ -196,11 +196,46 @@ def export_tensors(config: dict[str, Any], hf: dict[str, Any], params: dict[str,
     return out
 
 
-def export_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Write the checkpoint (or run directory) `checkpoint` as the Hugging Face directory `out_dir` (which must not exist)."""
+def shards(tensors: dict[str, np.ndarray], max_bytes: int) -> list[dict[str, np.ndarray]]:
+    """`tensors` in name order, cut into groups of at most `max_bytes` each (a larger tensor alone in its group)."""
+    groups: list[dict[str, np.ndarray]] = [{}]
+    size = 0
+    for name in sorted(tensors):
+        n = tensors[name].nbytes
+        if groups[-1] and size + n > max_bytes:
+            groups.append({})
+            size = 0
+        groups[-1][name] = tensors[name]
+        size += n
+    return groups
+
+
+def write_shards(tensors: dict[str, np.ndarray], folder: Path, max_bytes: int) -> list[str]:
+    """`model.safetensors`, or (above `max_bytes`) `model-0000i-of-0000n.safetensors` shards and their index, as HF writes them."""
+    from pathways.train import save_tensors
+
+    groups = shards(tensors, max_bytes)
+    if len(groups) == 1:
+        save_tensors(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+        return ["model.safetensors"]
+    names = [f"model-{i + 1:05d}-of-{len(groups):05d}.safetensors" for i in range(len(groups))]
+    weight_map = {}
+    for name, group in zip(names, groups):
+        save_tensors(group, folder / name, metadata={"format": "pt"})
+        weight_map |= dict.fromkeys(group, name)
+    index = {"metadata": {"total_size": sum(t.nbytes for t in tensors.values())}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+    return names
+
+
+def export_hf(checkpoint: str | Path, out_dir: str | Path, *, max_shard_bytes: int = 5 * 10**9) -> Path:
+    """Write the checkpoint (or run directory) `checkpoint` as the Hugging Face directory `out_dir` (which must not exist).
+
+    Weights above `max_shard_bytes` are split into shards with an index, as `save_pretrained` does.
+    """
     import equinox as eqx
 
-    from pathways.train import checkpoint_adapter, load_trained, model_params, save_tensors
+    from pathways.train import checkpoint_adapter, load_trained, model_params
 
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -217,7 +252,7 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        save_tensors(tensors, tmp / "model.safetensors", metadata={"format": "pt"})
+        write_shards(tensors, tmp, max_shard_bytes)
         (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
         if (c.path / "tokenizer.model").is_file():
             shutil.copyfile(c.path / "tokenizer.model", tmp / "tokenizer.model")

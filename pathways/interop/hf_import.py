@@ -94,6 +94,10 @@ def vision_language_config(hf: dict[str, Any], *, name: str, tokenizer: bool, so
         dim = int(hf["vision_config"].get("projection_dim", width))
         if dim != width:
             raise HFImportError([Problem("vision_config.projection_dim", f"is {dim}, but the decoder's hidden_size is {width}", source)])
+        window = decoder["config"].get("sliding_window")
+        if window is not None and patches >= window:  # PaliGemma 2 leaves its prefix out of the window; Pathways' local layers window it
+            why = f"is {window}, but the {patches} image tokens exceed it: PaliGemma 2's local layers see the whole prefix, which Pathways' windowed local layers cannot express"
+            raise HFImportError([Problem("text_config.sliding_window", why, source)])
         projector = {"type": "linear_projector", "config": {"in_dim": vision["width"], "out_dim": width, "bias": True}}
         fusion_cfg = {"width": width, "prefix_attention": "joint", "first_position": 1}
     else:

@@ -62,6 +62,23 @@ def test_vision_models_import_then_export_to_the_same_tensors_and_options(tmp_pa
         assert exported.get(key) == original.get(key), key
 
 
+def test_large_exports_are_sharded_with_an_index_that_imports_back(cli, tmp_path):
+    import_hf(FIXTURES / "tiny-gemma3", tmp_path / "ckpt")
+    code, _, err = cli("export", "hf", tmp_path / "ckpt", "--out", tmp_path / "hf", "--max-shard-size", "60KB")
+    assert code == 0, err
+    files = sorted(p.name for p in (tmp_path / "hf").glob("*.safetensors"))
+    assert len(files) > 1 and files[0] == f"model-00001-of-{len(files):05d}.safetensors"
+    index = json.loads((tmp_path / "hf" / "model.safetensors.index.json").read_text())
+    parts = {f: load_file(str(tmp_path / "hf" / f)) for f in files}
+    assert all(p.stat().st_size <= 60_000 + 4096 or len(parts[p.name]) == 1 for p in (tmp_path / "hf").glob("*.safetensors"))
+    assert {k: f for f, t in parts.items() for k in t} == index["weight_map"]
+    again = load(import_hf(tmp_path / "hf", tmp_path / "again")).params
+    first = load(tmp_path / "ckpt").params
+    assert sorted(again) == sorted(first) and all(np.array_equal(again[k], first[k]) for k in first)
+    code, _, err = cli("export", "hf", tmp_path / "ckpt", "--out", tmp_path / "x", "--max-shard-size", "lots")
+    assert code == 2 and "'lots' is not a size" in err
+
+
 def test_only_graphs_hf_has_export_and_out_must_be_new(cli, tmp_path, base_checkpoint):
     code, _, err = cli("export", "hf", base_checkpoint, "--out", tmp_path / "hf")
     assert code == 2 and "pathways.image: is 'vit_encoder'; a Hugging Face vision-language export needs 'siglip_encoder' here" in err
@@ -162,3 +179,21 @@ def test_a_lora_run_on_an_imported_gemma_exports_merged(cli, tmp_path):
     with torch.no_grad():
         ref = model(input_ids=torch.from_numpy(tokens.astype(np.int64))).logits.numpy()
     assert np.abs(ref - adapted).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_siglip_loads_in_transformers_with_the_same_outputs(tmp_path):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    c = load(import_hf(FIXTURES / "tiny-siglip", tmp_path / "imported"))
+    rng = np.random.default_rng(5)
+    params = {k: v + 0.05 * rng.normal(size=v.shape).astype(np.float32) for k, v in c.params.items()}
+    tuned = write_checkpoint(tmp_path / "tuned", params=params, opt_state=None, state=c.state, config=c.config)
+    export_hf(tuned, tmp_path / "hf")
+    model = transformers.SiglipVisionModel.from_pretrained(tmp_path / "hf", attn_implementation="eager").float().eval()
+    pixels = np.load(FIXTURES / "tiny-siglip" / "pixels.npy")
+    with torch.no_grad():
+        ref = model(pixel_values=torch.from_numpy(pixels.transpose(0, 3, 1, 2).copy()))
+    got = pathways.load(tuned)({"image": pixels})
+    assert np.abs(np.asarray(got["image.tokens"]) - ref.last_hidden_state.numpy()).max() < 1e-4
+    assert np.abs(np.asarray(got["image.pooled"]) - ref.pooler_output.numpy()).max() < 1e-4

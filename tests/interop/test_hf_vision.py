@@ -127,3 +127,10 @@ def test_an_unsupported_model_type_lists_the_supported_ones(tmp_path):
         import_hf(hf, tmp_path / "ckpt")
     (said,) = problems(exc)
     assert "'clip_vision_model'" in said and all(f in said for f in ("gemma3_text", "paligemma", "siglip_vision_model", "gemma3"))
+
+
+def test_a_paligemma2_prefix_longer_than_its_window_is_refused_naming_the_field(tmp_path):
+    hf = copy(tmp_path, "tiny-paligemma", **{"text_config.model_type": "gemma2", "text_config.sliding_window": 8, "text_config.layer_types": ["sliding_attention", "full_attention"]})
+    with pytest.raises(HFImportError) as exc:
+        import_hf(hf, tmp_path / "ckpt")
+    assert any("text_config.sliding_window" in p and "16 image tokens exceed it" in p for p in problems(exc)), problems(exc)
