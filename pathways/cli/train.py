@@ -34,7 +34,7 @@ def register(sub) -> None:
     )
     add_run_arguments(p)
     p.add_argument("--pathway", action="append", required=True, metavar="NAME", help="pathway to train (repeatable): sets train.trainable")
-    p.add_argument("--from", dest="init_from", required=True, metavar="CKPT", help="checkpoint or run directory to start from")
+    p.add_argument("--from", dest="init_from", metavar="CKPT", help="checkpoint or run directory to start from (required unless the config has train.init_from)")
     how = p.add_argument_group("adapters: train new parameters around the pathways instead of their weights (sets train.adapter)")
     how.add_argument("--adapter", metavar="TYPE", help="a registered adapter: `lora`, or one a plugin adds (`pathways plugins` lists them)")
     how.add_argument("--adapter-config", action="append", default=[], metavar="KEY=VALUE", help="one adapter setting, VALUE read as YAML (repeatable)")
@@ -69,7 +69,21 @@ def run_finetune(args) -> int:
     overrides = Overrides(
         steps=args.steps, lr=args.lr, trainable=args.pathway, adapter=args.adapter, adapter_config=_key_values(args.adapter_config), lora_rank=args.lora_rank
     )
+    if args.init_from is None and not args.resume and not _config_init_sources(args.config):
+        raise PathwaysError([Problem("--from", "is required: the checkpoint to fine-tune (or list them in the config's train.init_from)")])
     return execute(args, overrides, init_from=args.init_from)
+
+
+def _config_init_sources(config: str) -> list[Path]:
+    """The checkpoints `train.init_from` names (none if the config does not load: set-up reports that)."""
+    from pathways.config import load_config
+    from pathways.train import init_sources
+
+    try:
+        loaded = load_config(config)
+    except PathwaysError:
+        return []
+    return [path for path, _, _ in init_sources(loaded)] if loaded.spec.train is not None else []
 
 
 def add_run_arguments(p) -> None:
@@ -104,10 +118,13 @@ def _check_out(out: Path, args, init_from: str | None) -> None:
         return
     if not is_run(out):
         raise PathwaysError([Problem("--out", "is a non-empty folder that is not a Pathways run: it is never written into; choose a new or empty folder", str(out))])
-    if args.overwrite and init_from is not None:
-        base = Path(init_from).resolve()
-        if base == out.resolve() or out.resolve() in base.parents:
-            raise PathwaysError([Problem("--from", f"lies inside --out {out}, which --overwrite would replace: write the new run elsewhere", init_from)])
+    if args.overwrite:
+        sources = [("--from", Path(init_from))] if init_from is not None else []
+        sources += [("train.init_from", path) for path in _config_init_sources(args.config)]
+        for flag, source in sources:
+            base = source.resolve()
+            if base == out.resolve() or out.resolve() in base.parents:
+                raise PathwaysError([Problem(flag, f"lies inside --out {out}, which --overwrite would replace: write the new run elsewhere", str(source))])
     if not (args.resume or args.overwrite):
         raise PathwaysError([Problem("--out", "already holds a run: pass --resume to continue it or --overwrite to replace it", str(out))])
 

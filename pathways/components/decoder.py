@@ -87,18 +87,25 @@ def write_slot(cache: Array, new: Array, index: Int[Array, " B"]) -> Array:
     return jax.vmap(lambda c, u, i: jax.lax.dynamic_update_slice_in_dim(c, u, i, axis=0))(cache, new, index)
 
 
-def ring_from_prompt(a: Array, next_index: Int[Array, " B"], size: int) -> tuple[Array, Bool[Array, "B R"]]:
-    """The last `size` entries before `next_index[b]` of `a [B, S, ...]`, laid out as a ring buffer.
+def ring_from_prompt(a: Array, positions: Int[Array, "B T"], real: Bool[Array, "B T"], size: int) -> Array:
+    """The prompt entries `a [B, T, ...]` a sliding window still needs, in a ring of `size` slots.
 
-    Ring slot `r` holds the latest prompt index `i < next_index` with `i % size == r`,
-    so decoding writes index `i` at slot `i % size`. Also returns which slots hold one.
+    Slot `p % size` holds the real token at position `p`, for the `size` positions up to
+    the row's last; decoding writes position `p` at slot `p % size` likewise. Keyed by
+    position, not by index, so padding between real tokens takes no slot. Slots no
+    real token fills stay zero (see `ring_positions`).
     """
-    r = jnp.arange(size)[None, :]
-    last = next_index[:, None] - 1
-    src = last - jnp.mod(last - r, size)  # [B, R]
-    held = src >= 0
-    gathered = jnp.take_along_axis(a, jnp.maximum(src, 0).reshape(src.shape + (1,) * (a.ndim - 2)), axis=1)
-    return gathered, held
+    last = jnp.max(jnp.where(real, positions, -1), axis=1, keepdims=True)  # [B, 1]
+    keep = real & (positions > last - size)
+    slots = jnp.where(keep, jnp.mod(positions, size), size)  # slot `size` is out of range: dropped
+    empty = jnp.zeros((a.shape[0], size) + a.shape[2:], a.dtype)
+    return jax.vmap(lambda e, s, v: e.at[s].set(v, mode="drop"))(empty, slots, a)
+
+
+def ring_positions(positions: Int[Array, "B T"], real: Bool[Array, "B T"], size: int) -> tuple[Array, Bool[Array, "B R"]]:
+    """Each ring slot's position and whether a real prompt token fills it."""
+    filled = ring_from_prompt(jnp.ones_like(real), positions, real, size)
+    return ring_from_prompt(positions, positions, real, size), filled
 
 
 class GemmaDecoder(Component):
@@ -277,7 +284,8 @@ class GemmaDecoder(Component):
         The cache holds each global block's keys and values padded to `cache_len`
         slots and the cross-attention keys/values of `context`, computed once. A local
         (sliding-window) block keeps only a ring of `min(sliding_window, cache_len)`
-        slots: the window's keys and values, their positions and which are real.
+        slots keyed by position: the window's keys and values, their positions and
+        which are real (a key `token_mask` hides takes no slot).
         """
         B, T, _ = x.shape
         if mask is None:
@@ -293,11 +301,9 @@ class GemmaDecoder(Component):
         if any(self.layer_local):
             local_mask = sliding_window(mask, positions, positions, self.window)
             real = jnp.diagonal(mask, axis1=1, axis2=2)  # [B, T]: every real position attends to itself
-            next_index = jnp.max(jnp.where(real, jnp.arange(T) + 1, 0), axis=1)  # decoding writes here first
             ring = min(self.window, cache_len)
-            ring_positions, held = ring_from_prompt(positions, next_index, ring)
-            ring_real, _ = ring_from_prompt(real, next_index, ring)
-            cache |= {"ring_positions": ring_positions, "ring_valid": held & ring_real}
+            slot_positions, filled = ring_positions(positions, real, ring)
+            cache |= {"ring_positions": slot_positions, "ring_valid": filled}
         for i, (cross, block) in enumerate(self._layers()):
             if cross is not None:
                 ckv = cross.context_keys_values(context)
@@ -306,7 +312,7 @@ class GemmaDecoder(Component):
             layer = self._layer(i)
             x, (k, v) = block.prefill(x, mask=mask, positions=positions, local_mask=local_mask, layer=layer)
             if self.layer_local[i]:
-                kv.append(tuple(ring_from_prompt(a, next_index, ring)[0] for a in (k, v)))
+                kv.append(tuple(ring_from_prompt(a, positions, real, ring) for a in (k, v)))
             else:
                 kv.append((pad(k), pad(v)))
         cache |= {"kv": kv, "cross_kv": cross_kv, "context_mask": context_mask}
@@ -321,12 +327,12 @@ class GemmaDecoder(Component):
     def decode(self, *, x, cache, valid, index, position):
         """One token per row: `x [B, 1, D]` at cache slot `index [B]` and RoPE position `position [B]`,
         attending to the slots `valid [B, cache_len]` marks (this one included). Local
-        layers write ring slot `index % ring` and attend to the real slots in the window."""
+        layers write ring slot `position % ring` and attend to the real slots in the window."""
         kv, cross_i = [], 0
         updates: dict[str, Any] = {}
         if any(self.layer_local):
             ring = cache["ring_positions"].shape[1]
-            slot = jnp.mod(index, ring)
+            slot = jnp.mod(position, ring)
             ring_positions = write_slot(cache["ring_positions"], position[:, None], slot)
             ring_valid = write_slot(cache["ring_valid"], jnp.ones_like(slot, dtype=bool)[:, None], slot)
             local_valid = ring_valid & (ring_positions > position[:, None] - self.window)

@@ -26,6 +26,10 @@ def _inputs(model: Graph, name: str, values: dict) -> dict:
     return {port: values[ref] for port, ref in dict(model.wiring)[name] if isinstance(ref, str) and ref in values}
 
 
+def _input_ports(model: Graph, name: str) -> set[str]:
+    return set(model.graph.nodes[name].inputs)
+
+
 def _valid(route: DecodeRoute, values: dict) -> jax.Array:
     """Which prompt positions hold real tokens (the keys a new token may attend to)."""
     if route.fusion_type == "early_fusion":
@@ -42,8 +46,10 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
     head_in = {k: v for k, v in _inputs(model, route.head, values).items() if k != "x"}
     B, S = dec_in["x"].shape[:2]
     prefix = S - batch[route.tokens].shape[1]  # early-fusion modality prefix (0 otherwise)
-    x, cache = decoder.prefill(cache_len=S + max_new, **dec_in)
     valid = _valid(route, values)
+    if "token_mask" in _input_ports(model, route.decoder) and "token_mask" not in dec_in:
+        dec_in["token_mask"] = valid  # the decoder learns which prompt keys are real (a sliding-window cache keeps only those)
+    x, cache = decoder.prefill(cache_len=S + max_new, **dec_in)
     slots = jnp.pad(valid, [(0, 0), (0, max_new)])  # [B, S + max_new]: keys a new token may attend to
     rows = jnp.arange(B)
     logits = head(x=x[rows, prefix + lengths - 1][:, None], **head_in)["logits"][:, 0]  # [B, V]

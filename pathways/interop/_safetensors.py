@@ -51,6 +51,8 @@ class SafetensorsFile:
             self._entries = header
             for key, entry in header.items():
                 begin, end = entry["data_offsets"]
+                if not 0 <= begin <= end:
+                    raise SafetensorsError(f"{key}: data offsets {begin}..{end} are not an interval")
                 if entry["dtype"] not in DTYPES:
                     raise SafetensorsError(f"{key}: dtype {entry['dtype']} is not one this reader knows")
                 if end - begin != math.prod(entry["shape"]) * np.dtype(DTYPES[entry["dtype"]]).itemsize:

@@ -99,6 +99,11 @@ def _vision_language_config(config: dict[str, Any], text: dict[str, Any], where:
         problems.append(Problem("pathways.fusion.config", f"{family} needs prefix_attention {want[0]!r} and first_position {want[1]}", where))
     if text["model_type"] not in want[2]:
         problems.append(Problem("pathways.decoder.config", f"is a {text['model_type']} decoder; a {family} decoder is {' or '.join(want[2])}", where))
+    image = p["image"]["config"]
+    patches = (image["image_size"][0] // image.get("patch", 14)) * (image["image_size"][1] // image.get("patch", 14))
+    window = text.get("sliding_window") if "layer_types" in text else None
+    if family == "paligemma" and window is not None and patches >= window:  # HF's PaliGemma 2 leaves the prefix unwindowed
+        problems.append(Problem("pathways.decoder.config.sliding_window", f"is {window}, but the {patches} image tokens exceed it: PaliGemma 2 would attend to them unwindowed", where))
     if projector["type"] == "linear_projector" and not projector["config"].get("bias", True):
         problems.append(Problem("pathways.projector.config.bias", "is false: PaliGemma's projector has a bias", where))
     if problems:

@@ -251,7 +251,8 @@ def check_shapes(shapes: dict[str, tuple[int, ...]], target: str | Path) -> None
 
 
 class Tensors:
-    """The tensors of a HF checkpoint by name (without the `model.` prefix), read lazily as float32.
+    """The tensors of a HF checkpoint by name (without the `model.` prefix), read lazily: as float32, or as stored
+    with `dtype="keep"`.
 
     `rename` maps each name further (older layouts of a family onto the current one).
     Records which names were read, so the import can check that none is left over.
@@ -352,7 +353,9 @@ def map_weights(hf: dict[str, Any], tensors: Tensors, shapes: dict[str, tuple[in
         want = shapes[param][1:]
         for i in range(depth):
             value = tensors.fetch(f"{prefix}layers.{i}.{hf_name}", param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)
-            if value is not None:
+            if value is not None and value.dtype != stacked.dtype:  # only with dtype="keep"
+                problems.append(Problem(f"{prefix}layers.{i}.{hf_name}", f"is {value.dtype}, layer 0's is {stacked.dtype}: one dtype per stacked parameter"))
+            elif value is not None:
                 stacked[i] = value
         out[param] = stacked
     if "lm_head.weight" in tensors and "text.weight" in out:  # some exports repeat the tied matrix

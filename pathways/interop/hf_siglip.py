@@ -101,8 +101,11 @@ def read_siglip(cfg: dict[str, Any], tensors: Tensors, shapes: dict[str, tuple[i
         stacked = np.empty(shapes[param], dtype=tensors.dtype(first) if first in tensors else np.float32)
         want = shapes[param][1:]
         for i in range(cfg["depth"]):
-            value = tensors.fetch(f"{prefix}encoder.layers.{i}.{hf_name}", param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)
-            if value is not None:
+            name = f"{prefix}encoder.layers.{i}.{hf_name}"
+            value = tensors.fetch(name, param, want, problems, np.transpose if transpose else None, want[::-1] if transpose else want)
+            if value is not None and value.dtype != stacked.dtype:  # only with dtype="keep"
+                problems.append(Problem(name, f"is {value.dtype}, layer 0's is {stacked.dtype}: one dtype per stacked parameter"))
+            elif value is not None:
                 stacked[i] = value
         out[param] = stacked
     if cfg["attention_pool"]:

@@ -10,7 +10,7 @@ from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import Selection, decay_mask, parameter_counts, select, trainable_spec
 from pathways.train._plot import plot_runs
 from pathways.train._resume import config_hash
-from pathways.train._run import Overrides, Run, TrainState, init_state, load_weights, prepare, restore, shard
+from pathways.train._run import Overrides, Run, TrainState, init_sources, init_state, load_sources, load_weights, prepare, restore, shard
 from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
 
@@ -32,7 +32,9 @@ __all__ = [
     "diff_checkpoints",
     "fit",
     "heldout_loss",
+    "init_sources",
     "init_state",
+    "load_sources",
     "is_run",
     "latest_good",
     "learning_rate",

@@ -92,6 +92,7 @@ def save_tensors(tensors: dict[str, Any], path: str | Path, metadata: dict[str, 
     length, the JSON header padded to 8 bytes, then each tensor's bytes in order.
     """
     arrays = {name: np.asarray(tensors[name]) for name in sorted(tensors)}
+    arrays = {name: a.astype(a.dtype.newbyteorder("<"), copy=False) for name, a in arrays.items()}  # safetensors is little-endian
     header: dict[str, Any] = {}
     offset = 0
     for name, a in arrays.items():

@@ -253,6 +253,10 @@ def load_weights(model: Graph, source: ckpt.Checkpoint, *, fresh_ok: set[str], t
     return ckpt.load_into(model, source.params, fresh_ok)
 
 
+# Roles whose weights only make sense with the tokenizer they were trained with.
+TOKEN_ROLES = frozenset({"token_embedding", "lm_head", "cached_decoder"})
+
+
 def init_sources(loaded: LoadedConfig) -> list[tuple[Path, list[str] | None, str]]:
     """`train.init_from`'s checkpoints (paths relative to the file that names them), pathways and config key."""
     out = []
@@ -269,17 +273,20 @@ def load_sources(model: Graph, sources, *, fresh_ok: set[str], tokenizer=None) -
     problems, combined, claimed = [], {}, {}
     for path, names, where in sources:
         source = ckpt.load(path)
-        check_tokenizer(source, tokenizer)
         if source.state.adapter:
             problems.append(Problem(f"{where}.checkpoint", f"{source.path} holds adapters only: merge it first (`pathways lora-merge`)"))
             continue
         has = sorted({k.split(".", 1)[0] for k in source.params})
         for name in names if names is not None else [n for n in has if n in model.pathways]:
-            if name not in has:
+            if name not in model.pathways:
+                problems.append(Problem(f"{where}.pathways", f"{name!r} is not a pathway of this graph"))
+            elif name not in has:
                 problems.append(Problem(f"{where}.pathways", f"{source.path} has no pathway {name!r} (it has {', '.join(has)})"))
             elif name in claimed:
                 problems.append(Problem(f"{where}.pathways", f"pathway {name!r} is loaded from both {claimed[name]} and {source.path}: name it once"))
             else:
+                if type(model.pathways[name]).roles & TOKEN_ROLES:  # token ids mean what this source's tokenizer says
+                    check_tokenizer(source, tokenizer)
                 claimed[name] = source.path
                 combined |= {k: v for k, v in source.params.items() if k.split(".", 1)[0] == name}
     if problems:

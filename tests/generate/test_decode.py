@@ -116,12 +116,8 @@ def test_cached_greedy_equals_full_recomputation_with_local_layers(family, tmp_p
         "gemma2": "attention_pattern: [local, global], sliding_window: 3, attn_logit_softcap: 5.0, post_norms: true, query_pre_attn_scalar: 24",
         "gemma3": "attention_pattern: [local, local, global], sliding_window: 4, qk_norm: true, post_norms: true, rope_local_base: 100.0, rope_global_scaling: 4.0",
     }[family]
-    src = (EXAMPLES / "text_lm.yaml").read_text().replace("vocab_size: 4096", "vocab_size: 259").replace("mlp_dim: 512}", f"mlp_dim: 512, {extra}}}")
-    (tmp_path / "c.yaml").write_text("tokenizer: bytes\n" + src.replace("tied: true}", "tied: true, softcap: 3.0}"))
-    graph = pathways.validate(tmp_path / "c.yaml")
-    model = pathways.build(graph, jax.random.key(1))
-    model = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(2), x.shape) if eqx_is_norm(x) else x, model)
-    gen = Generator(model, graph, graph.tokenizer)
+    src = local_lm_source(extra)
+    model, graph, gen = local_lm(tmp_path, src.replace("tied: true}", "tied: true, softcap: 3.0}"))
     cached = gen.generate(PROMPTS, max_new_tokens=8)
     full = gen.generate(PROMPTS, max_new_tokens=8, use_cache=False)
     assert [g.tokens for g in cached] == [g.tokens for g in full]
@@ -133,6 +129,20 @@ def test_cached_greedy_equals_full_recomputation_with_local_layers(family, tmp_p
     same_weights = eqx.combine(jax.tree.unflatten(jax.tree.structure(params_g), jax.tree.leaves(eqx.filter(model, eqx.is_array))), static_g)
     other = Generator(same_weights, graph_g, graph_g.tokenizer)
     assert [g.tokens for g in other.generate(PROMPTS, max_new_tokens=8)] != [g.tokens for g in cached]
+
+
+def local_lm_source(extra: str) -> str:
+    """examples/text_lm.yaml with a byte vocabulary and the decoder options `extra`."""
+    return (EXAMPLES / "text_lm.yaml").read_text().replace("vocab_size: 4096", "vocab_size: 259").replace("mlp_dim: 512}", f"mlp_dim: 512, {extra}}}")
+
+
+def local_lm(tmp_path, src: str):
+    """(model, graph, generator) of config text `src`, norm scales moved off zero."""
+    (tmp_path / "c.yaml").write_text("tokenizer: bytes\n" + src)
+    graph = pathways.validate(tmp_path / "c.yaml")
+    model = pathways.build(graph, jax.random.key(1))
+    model = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(2), x.shape) if eqx_is_norm(x) else x, model)
+    return model, graph, Generator(model, graph, graph.tokenizer)
 
 
 def eqx_is_norm(x) -> bool:
@@ -151,7 +161,32 @@ def test_local_layers_cache_only_their_window(tmp_path):
     _, cache = decoder.prefill(cache_len=12, x=x)
     assert [k.shape[1] for k, _ in cache["kv"]] == [3 if local else 12 for local in decoder.layer_local]
     assert cache["ring_positions"].shape == (2, 3) and bool(cache["ring_valid"].all())
-    # slot r holds the latest prompt position p < 5 with p % 3 == r: positions 3, 4, 2
+    # slot p % 3 holds position p, for the last 3 positions 2, 3, 4
     np.testing.assert_array_equal(cache["ring_positions"], [[3, 4, 2], [3, 4, 2]])
     _, plain = pathways.build(pathways.validate(EXAMPLES / "text_lm.yaml"), jax.random.key(1)).pathways["decoder"].prefill(cache_len=12, x=jnp.zeros((2, 5, 128)))
     assert "ring_positions" not in plain  # no local layers, no ring
+
+
+def test_local_layers_decode_as_the_full_pass_with_padding_inside_the_prompt(key):
+    """Keys hidden by token_mask take no ring slot: the window still holds the last real positions."""
+    from pathways.components import GemmaDecoder
+
+    cfg = GemmaDecoder.Config(width=16, depth=2, heads=2, kv_heads=1, head_dim=8, mlp_dim=32, attention_pattern=["local"], sliding_window=3)
+    dec = GemmaDecoder(cfg, key=key)
+    dec = jax.tree.map(lambda a: a + 0.3 * jax.random.normal(jax.random.key(5), a.shape) if eqx_is_norm(a) else a, dec)
+    x = jax.random.normal(jax.random.key(1), (1, 8, 16))
+    real = jnp.array([[True, False, False, False, True, True, False, True]])  # padding inside the prompt
+    positions = jnp.maximum(jnp.cumsum(real, axis=1) - 1, 0).astype(jnp.int32)
+    full = dec(x=x, token_mask=real, positions=positions)["x"]
+    # the prompt is the first 7 slots; slot 7 (position 3) is decoded one token at a time
+    _, cache = dec.prefill(cache_len=8, x=x[:, :7], token_mask=real[:, :7], positions=positions[:, :7])
+    valid = jnp.pad(real[:, :7], [(0, 0), (0, 1)]).at[:, 7].set(True)
+    out, _ = dec.decode(x=x[:, 7:], cache=cache, valid=valid, index=jnp.array([7]), position=jnp.array([3]))
+    np.testing.assert_allclose(out[:, 0], full[:, 7], atol=1e-5)
+
+
+def test_a_local_decoder_wired_without_token_mask_decodes_padded_prompts_as_uncached(tmp_path):
+    """Generation tells the decoder which prompt keys are real, so right padding takes no ring slot."""
+    src = local_lm_source("attention_pattern: [local, global], sliding_window: 3, post_norms: true")
+    _, _, gen = local_lm(tmp_path, src.replace(", token_mask: text.mask", ""))
+    assert [g.tokens for g in gen.generate(PROMPTS, max_new_tokens=8)] == [g.tokens for g in gen.generate(PROMPTS, max_new_tokens=8, use_cache=False)]

@@ -95,3 +95,22 @@ def test_an_imported_paligemma_generates_with_the_cache_as_without(tmp_path):
     cached = gen.generate(prompts, images=images, max_new_tokens=6)
     full = gen.generate(prompts, images=images, max_new_tokens=6, use_cache=False)
     assert [g.tokens for g in cached] == [g.tokens for g in full]
+
+
+def test_finetune_takes_its_checkpoints_from_train_init_from_or_needs_from(capsys, tmp_path):
+    import_hf(PRETRAINED / "tiny-siglip", tmp_path / "siglip")
+    import_hf(PRETRAINED / "tiny-gemma", tmp_path / "gemma")
+    config = tmp_path / "llava.yaml"
+    config.write_text(yaml.safe_dump({
+        "extends": str(ROOT / "examples" / "llava_grow.yaml"),
+        "train": {"init_from": [{"checkpoint": "siglip", "pathways": ["image"]}, {"checkpoint": "gemma"}]},
+    }))
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "projector", "--out", tmp_path / "run", "--steps", 1)
+    assert code == 0, err
+    (tmp_path / "gemma").rename(tmp_path / "run" / "gemma")  # a source inside the run that --overwrite would replace
+    config.write_text(config.read_text().replace("checkpoint: gemma", "checkpoint: run/gemma"))
+    code, _, err = cli(capsys, "finetune", config, "--pathway", "projector", "--out", tmp_path / "run", "--overwrite", "--steps", 1)
+    assert code == 2 and "train.init_from: lies inside --out" in err
+    assert (tmp_path / "run" / "gemma" / "model.safetensors").is_file()
+    code, _, err = cli(capsys, "finetune", ROOT / "examples" / "paligemma_vqa.yaml", "--pathway", "projector", "--out", tmp_path / "x")
+    assert code == 2 and "--from: is required" in err
