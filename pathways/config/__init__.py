@@ -3,11 +3,12 @@
 from pathways.config._errors import pydantic_problems
 from pathways.config._jsonschema import json_schema
 from pathways.config._load import LoadedConfig, deep_merge, load_config, resolved_yaml
-from pathways.config._schema import AdapterSpec, FieldSpec, LoRASpec, LossSpec, ModelConfig, PathwaySpec, TrainSpec
+from pathways.config._schema import AdapterSpec, ChatSource, FieldSpec, LoRASpec, LossSpec, ModelConfig, PathwaySpec, ResponseMask, TrainSpec
 from pathways.config._yaml import Mark, Path_, dotted, load_yaml
 
 __all__ = [
     "AdapterSpec",
+    "ChatSource",
     "FieldSpec",
     "LoRASpec",
     "LoadedConfig",
@@ -16,6 +17,7 @@ __all__ = [
     "ModelConfig",
     "Path_",
     "PathwaySpec",
+    "ResponseMask",
     "TrainSpec",
     "deep_merge",
     "dotted",

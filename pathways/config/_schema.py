@@ -38,13 +38,92 @@ class PathwaySpec(_Strict):
     inputs: dict[str, str | list[str]] = {}
 
 
-class DataSpec(_Strict):
-    """Where training batches come from: a registered dataset and how its records fill the batch."""
+class ChatSource(_Strict):
+    """A token batch field rendered from chat records through a chat template.
+
+    `{messages: FIELD}`: the field holds `[{role, content}, ...]` (roles `system`,
+    `user`, `assistant`; ShareGPT's `{from, value}` with `human`/`gpt` also read).
+    `{prompt: FIELD, response: FIELD}` (and optionally `system: FIELD`): one
+    instruction and its answer. `template` defaults to the tokenizer's own (`gemma`
+    for a tokenizer with `<start_of_turn>`, else `plain`); see docs/chat-data.md.
+    """
+
+    messages: str | None = None
+    prompt: str | None = None
+    response: str | None = None
+    system: str | None = None
+    template: Literal["gemma", "chatml", "plain"] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _one_form(self):
+        if (self.messages is None) == (self.prompt is None and self.response is None):
+            raise ValueError("give either `messages: FIELD` or `prompt: FIELD` and `response: FIELD`")
+        if self.messages is None and (self.prompt is None or self.response is None):
+            raise ValueError("an instruction pair needs both `prompt` and `response`")
+        if self.messages is not None and self.system is not None:
+            raise ValueError("`system` goes with prompt/response pairs; in `messages` it is a message with role system")
+        return self
+
+    @property
+    def record_fields(self) -> list[str]:
+        return [f for f in (self.messages, self.system, self.prompt, self.response) if f is not None]
+
+
+class ResponseMask(_Strict):
+    """A bool batch field: True on the response tokens of the chat-rendered batch field `response_of`."""
+
+    response_of: str
+
+
+Source = str | ChatSource | ResponseMask
+
+
+class MixtureSource(_Strict):
+    """One source of a weighted mixture: a dataset, its config, how its records fill the batch, and its weight."""
 
     dataset: str = pydantic.Field(description="registered dataset name (see `pathways data list`)")
+    config: dict[str, Any] = pydantic.Field({}, description="the dataset's own config")
+    eval_config: dict[str, Any] | None = pydantic.Field(None, description="dataset config for held-out loss; sources without one are left out of it")
+    fields: dict[str, Source] = pydantic.Field(description="batch field -> record field, as in `data.fields`")
+    weight: float = pydantic.Field(1.0, ge=0, description="relative share of examples (0 leaves the source out)")
+    name: str | None = pydantic.Field(None, description="name in metrics.jsonl (default: the dataset's, numbered when repeated)")
+
+
+class DataSpec(_Strict):
+    """Where training batches come from: a registered dataset and how its records fill the batch, or a weighted mixture of them.
+
+    A mixture draws the source of every example at random with probability
+    weight / sum(weights), from the seed alone (as `interleave_datasets` with
+    `probabilities` does), so a resumed run draws the same examples.
+    """
+
+    dataset: str | None = pydantic.Field(None, description="registered dataset name (see `pathways data list`)")
     config: dict[str, Any] = pydantic.Field({}, description="the dataset's own config (split, ...)")
     eval_config: dict[str, Any] | None = pydantic.Field(None, description="dataset config for held-out loss (e.g. {split: test})")
-    fields: dict[str, str] = pydantic.Field(description="batch field -> record field; strings feeding int fields are tokenized")
+    fields: dict[str, Source] | None = pydantic.Field(
+        None, description="batch field -> record field (strings feeding int fields are tokenized), a chat source, or a response mask"
+    )
+    mixture: list[MixtureSource] | None = pydantic.Field(None, min_length=1, description="weighted sources, in place of dataset/config/fields")
+
+    @pydantic.model_validator(mode="after")
+    def _one_form(self):
+        if self.mixture is None:
+            if self.dataset is None or self.fields is None:
+                raise ValueError("name a `dataset` and its `fields`, or give a `mixture` of sources")
+        else:
+            if self.dataset is not None or self.fields is not None or self.config or self.eval_config is not None:
+                raise ValueError("`mixture` replaces dataset/config/eval_config/fields: put those in each source")
+            if not any(s.weight > 0 for s in self.mixture):
+                raise ValueError("every mixture weight is 0: at least one source must have a positive weight")
+        return self
+
+    @property
+    def sources(self) -> list[tuple[str, MixtureSource]]:
+        """(config path, source) of every source; a single dataset is a mixture of one."""
+        if self.mixture is None:
+            one = MixtureSource(dataset=self.dataset, config=self.config, eval_config=self.eval_config, fields=self.fields)
+            return [("data", one)]
+        return [(f"data.mixture.{i}", s) for i, s in enumerate(self.mixture)]
 
 
 class OptimizerSpec(_Strict):
@@ -71,13 +150,15 @@ class LossSpec(_Strict):
 
     `next_token`: cross-entropy of `logits [B, S, V]` predicting `targets [B, T]`
     shifted by one; with an early-fusion prefix (`S > T`) only the last `T`
-    positions are text. Padding targets (id 0) are ignored.
+    positions are text. Padding targets (id 0) are ignored, and so are targets
+    where `mask` (a bool batch field such as a chat response mask) is False.
     `classification`: cross-entropy of `logits [B, C]` against `targets [B]`.
     """
 
     type: Literal["next_token", "classification"]
     logits: str = pydantic.Field(description="PATHWAY.PORT of the logits")
     targets: str = pydantic.Field(description="batch.FIELD holding the targets")
+    mask: str | None = pydantic.Field(None, description="next_token only: batch.FIELD, bool [B, T]; the loss counts only targets where it is True")
     weight: pydantic.PositiveFloat = 1.0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 import wave
 from pathlib import Path
@@ -13,19 +14,24 @@ from pathways._errors import ConfigError
 from pathways.data._dataset import Dataset
 
 
-def open_dataset(name: str, config: dict[str, Any] | None = None, *, where: tuple[str, str] = ("dataset", "")) -> Dataset:
+def open_dataset(name: str, config: dict[str, Any] | None = None, *, where: tuple[str, str] = ("dataset", ""), base_dir=None) -> Dataset:
     """The registered dataset `name` with `config` (its `Config` fields); a `ConfigError` for an unknown name or bad config.
 
+    `base_dir`: the folder file datasets resolve relative paths against (a config file's).
     `where` places the errors: (place of the name, place of the config), e.g.
     `("data.dataset", "data.config")` for a training config; the default suits the CLI.
     """
     from pathways.plugins import dataset_registry
 
     config_at = tuple(where[1].split(".")) if where[1] else (name, "config")
-    entry, cfg, problems = dataset_registry().configure(name, config, type_at=(where[0],), config_at=config_at)
+    entry, cfg, problems = dataset_registry().configure(name, config, type_at=(where[0],), config_at=config_at, context={"base_dir": base_dir})
     if problems:
         raise ConfigError(problems)
-    return entry.cls(cfg)
+    try:
+        return entry.cls(cfg)
+    except ConfigError as exc:  # a file dataset's problems sit under its config
+        prefix = ".".join(config_at)
+        raise ConfigError([p if p.file or not p.where else dataclasses.replace(p, where=f"{prefix}.{p.where}") for p in exc.problems]) from None
 
 
 def splits(cls: type[Dataset]) -> list[str]:
@@ -41,7 +47,11 @@ def describe(entry) -> dict[str, Any]:
     cls = entry.cls
     sizes: dict[str, int | None] = {}
     error = None
+    needs = [n for n, f in cls.Config.model_fields.items() if f.is_required()]  # a file dataset needs its `path`
     for split in splits(cls):
+        if needs:
+            sizes[split] = None
+            continue
         try:
             sizes[split] = len(cls(cls.Config(split=split)))
         except Exception as exc:  # a broken third-party dataset must not hide the others
@@ -50,6 +60,8 @@ def describe(entry) -> dict[str, Any]:
     info = {"name": entry.name, "plugin": entry.plugin, "description": doc[0] if doc else "", "fields": dict(cls.fields), "splits": sizes}
     if error:
         info["error"] = error
+    if needs:
+        info["needs"] = needs
     return info
 
 

@@ -38,7 +38,7 @@ def _valid(route: DecodeRoute, values: dict) -> jax.Array:
 
 
 @functools.partial(eqx.filter_jit, donate="none")
-def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Array, *, route: DecodeRoute, max_new: int, sampling: Sampling, eos_id: int, pad_id: int) -> jax.Array:
+def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Array, *, route: DecodeRoute, max_new: int, sampling: Sampling, eos_id: int | tuple[int, ...], pad_id: int) -> jax.Array:
     """`[B, max_new]` new tokens (pad after each row's end-of-sequence), decoded with a KV cache."""
     values = model.forward(batch, skip=route.skip)
     decoder, head, text = model.pathways[route.decoder], model.pathways[route.head], model.pathways[route.text]
@@ -64,7 +64,7 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
     def step(carry, _):
         cache, slots, tok, index, pos, done, key = carry
         out = jnp.where(done, pad_id, tok)
-        done = done | (tok == eos_id)
+        done = done | jnp.isin(tok, jnp.asarray(eos_id))  # eos, or any of several stop ids
         x = text(tokens=tok[:, None])["embeddings"]  # [B, 1, D]
         if late is not None:
             x = model.pathways[route.fusion].decode(x=x, context_kv=late[0], context_mask=late[1])
@@ -82,7 +82,7 @@ def generate_cached(model: Graph, batch: dict, lengths: jax.Array, key: jax.Arra
 
 
 @functools.partial(eqx.filter_jit, donate="none")
-def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, route: DecodeRoute, max_new: int, eos_id: int, pad_id: int) -> jax.Array:
+def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, route: DecodeRoute, max_new: int, eos_id: int | tuple[int, ...], pad_id: int) -> jax.Array:
     """Greedy decoding that recomputes the whole graph on the whole sequence at every step (the reference)."""
     prompt = batch[route.tokens]
     B, Tp = prompt.shape
@@ -95,7 +95,7 @@ def generate_uncached(model: Graph, batch: dict, lengths: jax.Array, *, route: D
         prefix = logits.shape[1] - buffer.shape[1]
         tok = jnp.argmax(logits[rows, prefix + lengths + i - 1], axis=-1).astype(buffer.dtype)
         out = out.at[:, i].set(jnp.where(done, pad_id, tok))
-        done = done | (tok == eos_id)
+        done = done | jnp.isin(tok, jnp.asarray(eos_id))  # eos, or any of several stop ids
         return buffer.at[rows, lengths + i].set(tok), out, done
 
     init = (buffer, jnp.full((B, max_new), pad_id, buffer.dtype), jnp.zeros(B, bool))

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from pathways._errors import PathwaysError, Problem, with_article
+from pathways.data import stop_ids
 from pathways.generate._decode import generate_cached, generate_uncached
 from pathways.generate._route import decode_route, media_inputs
 from pathways.generate._sampling import Sampling
@@ -131,19 +132,21 @@ class Generator:
         tokens, lengths = self.encode(prompts, max_new_tokens)
         batch = self.batch(tokens, {"image": images, "audio": audio, **(media or {})})
         t = self.tokenizer
+        stops = tuple(stop_ids(t))  # eos, and a chat template's end-of-turn marker
         if use_cache:
             out = generate_cached(
                 self.model, batch, jnp.asarray(lengths), jax.random.key(seed),
-                route=self.route, max_new=max_new_tokens, sampling=sampling, eos_id=t.eos_id, pad_id=t.pad_id,
+                route=self.route, max_new=max_new_tokens, sampling=sampling, eos_id=stops, pad_id=t.pad_id,
             )
         else:
             if sampling.temperature != 0.0:
                 raise GenerateError("decoding without a cache is greedy only (temperature 0)")
-            out = generate_uncached(self.model, batch, jnp.asarray(lengths), route=self.route, max_new=max_new_tokens, eos_id=t.eos_id, pad_id=t.pad_id)
+            out = generate_uncached(self.model, batch, jnp.asarray(lengths), route=self.route, max_new=max_new_tokens, eos_id=stops, pad_id=t.pad_id)
         results = []
         for row in np.asarray(out):
             ids = [int(i) for i in row]
-            ids = ids[: ids.index(t.eos_id)] if t.eos_id in ids else [i for i in ids if i != t.pad_id]
+            end = next((n for n, i in enumerate(ids) if i in stops), None)
+            ids = ids[:end] if end is not None else [i for i in ids if i != t.pad_id]
             results.append(Generation(t.decode(ids), ids))
         return results
 

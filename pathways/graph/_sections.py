@@ -19,32 +19,31 @@ from pathways._errors import ConfigError, Problem
 
 
 def data_problems(spec) -> list[Problem]:
-    """The dataset is registered, its configs validate, and `fields` maps every batch field to a record field.
+    """Each dataset is registered, its configs validate, and its `fields` map every batch field to a record field.
 
     Only the dataset's class is looked at (`Config` and `fields`): it is never
-    instantiated, so no data is downloaded or read.
+    instantiated, so no data is downloaded or read. A mixture is checked source by source.
     """
+    from pathways.data import source_problems
     from pathways.plugins import dataset_registry
 
-    data = spec.data
-    if data is None:
+    if spec.data is None:
         return []
-    registry = dataset_registry()
-    entry, _, problems = registry.configure(data.dataset, data.config, type_at=("data", "dataset"), config_at=("data", "config"))
-    if entry is None and data.dataset not in registry:
-        return problems
-    cls = registry.get(data.dataset).cls
-    if data.eval_config is not None:
-        problems += registry.configure(data.dataset, data.eval_config, type_at=("data", "dataset"), config_at=("data", "eval_config"))[2]
-    records = ", ".join(cls.fields)
-    for name in spec.batch:
-        if name not in data.fields:
-            problems.append(Problem(f"data.fields.{name}", f"batch field {name!r} has no source: map it to one of {records}"))
-    for name, source in data.fields.items():
-        if name not in spec.batch:
-            problems.append(Problem(f"data.fields.{name}", f"{name!r} is not a batch field (fields: {', '.join(spec.batch) or 'none'})"))
-        elif source not in cls.fields:
-            problems.append(Problem(f"data.fields.{name}", f"dataset {data.dataset!r} has no field {source!r} (fields: {records})"))
+    registry, problems = dataset_registry(), []
+    for at, source in spec.data.sources:
+        parts = tuple(at.split("."))
+        entry, _, found = registry.configure(source.dataset, source.config, type_at=(*parts, "dataset"), config_at=(*parts, "config"))
+        problems += found
+        if entry is None and source.dataset not in registry:
+            continue
+        cls = registry.get(source.dataset).cls
+        if source.eval_config is not None:
+            problems += registry.configure(source.dataset, source.eval_config, type_at=(*parts, "dataset"), config_at=(*parts, "eval_config"))[2]
+        records = ", ".join(cls.fields) or "the files' own"
+        for name in spec.batch:
+            if name not in source.fields:
+                problems.append(Problem(f"{at}.fields.{name}", f"batch field {name!r} has no source: map it to one of {records}"))
+        problems += source_problems(source.fields, spec.batch, cls.fields, source.dataset, at)
     return problems
 
 

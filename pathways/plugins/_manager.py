@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.data.cldr",
     "pathways.data.prose",
     "pathways.data.wordnet",
+    "pathways.data.user_files",
     "pathways.adapters.lora",
     "pathways.curate.filters.langid",
     "pathways.curate.filters.gopher",

@@ -79,8 +79,10 @@ class Registry(Generic[T]):
     def get(self, name: str) -> Entry[T]:
         return self._entries[name]
 
-    def configure(self, name: str, config: Mapping[str, Any] | None, *, type_at: tuple, config_at: tuple) -> tuple[Entry[T] | None, Any, list[Problem]]:
-        """Look up `name` and validate `config` against its class's `Config`.
+    def configure(
+        self, name: str, config: Mapping[str, Any] | None, *, type_at: tuple, config_at: tuple, context: Mapping[str, Any] | None = None
+    ) -> tuple[Entry[T] | None, Any, list[Problem]]:
+        """Look up `name` and validate `config` against its class's `Config` (pydantic validation `context`, if any).
 
         Returns `(entry, cfg, [])`, or `(None, None, problems)`: an unknown name placed at
         `type_at`, or one problem per invalid field placed under `config_at` (key paths).
@@ -91,7 +93,7 @@ class Registry(Generic[T]):
             return None, None, [Problem(dotted(type_at), self.unknown(name))]
         entry = self.get(name)
         try:
-            return entry, entry.cls.Config.model_validate(config or {}), []
+            return entry, entry.cls.Config.model_validate(config or {}, context=context), []
         except pydantic.ValidationError as exc:
             return None, None, pydantic_problems(exc, config_at, entry.cls.Config)
 

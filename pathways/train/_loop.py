@@ -179,7 +179,7 @@ def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, prima
         )
 
     bar = Progress(total=train.steps, start=state.step, enabled=progress if primary else False, quiet=not primary)
-    window_start, window_steps = time.perf_counter(), 0
+    window_start, window_steps, window_counts = time.perf_counter(), 0, {}
     try:
         with bar, metrics_path.open("a") as log, _DeferInterrupt() as interrupt:
             while state.step < train.steps:
@@ -187,6 +187,8 @@ def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, prima
                     raise KeyboardInterrupt
                 step = state.step
                 batch = run.batch(state.data_position)
+                for key, v in run.data_counts.items():
+                    window_counts[key] = window_counts.get(key, 0.0) + v
                 try:
                     new_trainable, new_opt_state, metrics = run.step_fn(state.trainable, state.frozen, state.opt_state, batch)
                     loss = float(metrics["loss"])
@@ -218,13 +220,14 @@ def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, prima
                         "tokens_per_s": tokens_per_step * window_steps / max(elapsed, 1e-9),
                         "grad_norm": grad_norm,
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
+                        **window_counts,  # a mixture's examples and tokens per source since the last record
                     }
                     if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
                         record["eval_loss"] = heldout_loss(run, state)
                     log.write(json.dumps(record) + "\n")
                     log.flush()
                     bar.log(record)
-                    window_start, window_steps = time.perf_counter(), 0
+                    window_start, window_steps, window_counts = time.perf_counter(), 0, {}
                 bar.update(step, loss)
                 if step % train.checkpoint_every == 0 or step == train.steps:
                     last_ckpt = save(state)

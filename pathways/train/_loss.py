@@ -11,15 +11,20 @@ from pathways.config import LossSpec
 PAD_ID = 0
 
 
-def next_token_loss(logits: Array, targets: Array) -> tuple[Array, Array]:
+def next_token_loss(logits: Array, targets: Array, mask: Array | None = None) -> tuple[Array, Array]:
     """Mean cross-entropy of predicting `targets[:, t+1]` from position `t`; returns (loss, token count).
 
     `logits [B, S, V]` may cover a modality prefix (`S > T`): the text is the last `T` positions.
+    Padding targets never count; with `mask [B, T] bool` only targets where it is True do
+    (a chat response mask: the loss is on the replies, not the prompts).
     """
     S, T = logits.shape[1], targets.shape[1]
     pred = logits[:, S - T : S - 1].astype(jnp.float32)  # [B, T-1, V]
     tgt = targets[:, 1:]  # [B, T-1]
-    mask = (tgt != PAD_ID).astype(jnp.float32)
+    keep = tgt != PAD_ID
+    if mask is not None:
+        keep = keep & mask[:, 1:].astype(bool)
+    mask = keep.astype(jnp.float32)
     ce = optax.softmax_cross_entropy_with_integer_labels(pred, tgt)
     count = jnp.sum(mask)
     return jnp.sum(ce * mask) / jnp.maximum(count, 1.0), count
@@ -31,6 +36,7 @@ def classification_loss(logits: Array, targets: Array) -> tuple[Array, Array]:
 
 
 LOSSES = {"next_token": next_token_loss, "classification": classification_loss}
+SEQUENCE_LOSSES = frozenset({"next_token"})  # over [B, T] targets: they take `mask` and `segment_ids`
 
 
 def total_loss(specs: list[LossSpec], outputs, batch) -> tuple[Array, dict[str, Array]]:
@@ -38,7 +44,10 @@ def total_loss(specs: list[LossSpec], outputs, batch) -> tuple[Array, dict[str, 
     total = jnp.zeros((), jnp.float32)
     metrics = {}
     for spec in specs:
-        loss, _ = LOSSES[spec.type](outputs[spec.logits], batch[spec.targets.removeprefix("batch.")])
+        args = [outputs[spec.logits], batch[spec.targets.removeprefix("batch.")]]
+        if spec.mask is not None:
+            args.append(batch[spec.mask.removeprefix("batch.")])
+        loss, _ = LOSSES[spec.type](*args)
         metrics[f"loss/{spec.logits}"] = loss
         total = total + spec.weight * loss
     return total, metrics

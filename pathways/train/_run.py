@@ -20,13 +20,14 @@ import pydantic
 from pathways._errors import ConfigError, Problem
 from pathways.adapters import LoRA
 from pathways.config import AdapterSpec, LoadedConfig, load_config, resolved_yaml
-from pathways.data import Batcher, open_dataset
+from pathways.data import Batcher, MixtureBatcher, open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
 from pathways.train import _checkpoint as ckpt
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import Selection, parameter_counts, select
 from pathways.train._resume import check_tokenizer, config_changes, config_hash
 from pathways.train._state import CheckpointState
+from pathways.train._loss import SEQUENCE_LOSSES
 from pathways.train._step import make_loss_fn, make_train_step
 
 # --------------------------------------------------------------------------- the command line
@@ -141,8 +142,8 @@ class Run:
     graph: ResolvedGraph
     selection: Selection
     filter: Any  # the static filter tree: True on the leaves that train
-    batcher: Batcher
-    eval_batcher: Batcher | None
+    batcher: Batcher | MixtureBatcher
+    eval_batcher: Batcher | MixtureBatcher | None
     optimizer: Any
     step_fn: Any
     eval_fn: Any
@@ -151,6 +152,7 @@ class Run:
     base_checkpoint: str | None  # absolute path of the checkpoint the run started from
     mesh: Any = None  # jax.sharding.Mesh when the config has a `mesh` section
     base_sha256: str | None = None  # of the base's weights, so an adapter checkpoint finds exactly its base
+    data_counts: dict[str, float] = dataclasses.field(default_factory=dict)  # a mixture's per-source counts of the last batch
 
     @property
     def train(self):
@@ -193,11 +195,13 @@ class Run:
     def batch(self, position: int) -> dict[str, np.ndarray]:
         """The training batch that starts at example batch `position`; `[grad_accum, B, ...]` when accumulating."""
         k = self.train.grad_accum
-        if k == 1:
-            batch = self.batcher.batch_at(position)
-        else:
-            micro = [self.batcher.batch_at(position + i) for i in range(k)]
-            batch = {name: np.stack([m[name] for m in micro]) for name in micro[0]}
+        micro = [self.batcher.batch_at(position + i) for i in range(k)]
+        if isinstance(self.batcher, MixtureBatcher):  # per-source examples and tokens, summed over the micro-batches
+            self.data_counts = {}
+            for i, m in enumerate(micro):
+                for key, v in self.batcher.counts(position + i, m).items():
+                    self.data_counts[key] = self.data_counts.get(key, 0.0) + v
+        batch = micro[0] if k == 1 else {name: np.stack([m[name] for m in micro]) for name in micro[0]}
         return self.place(batch, leading=int(k > 1))
 
     def place(self, batch: dict, leading: int = 0) -> dict:
@@ -227,22 +231,51 @@ def _check_losses(graph: ResolvedGraph) -> list[Problem]:
             problems.append(Problem(f"train.losses.{i}.logits", f"{loss.logits!r} is not an output of any pathway"))
         if not loss.targets.startswith("batch.") or loss.targets not in graph.values:
             problems.append(Problem(f"train.losses.{i}.targets", f"{loss.targets!r} is not a batch field (batch.FIELD)"))
+        if loss.mask is not None:
+            where, batch = f"train.losses.{i}.mask", graph.batch
+            name = loss.mask.removeprefix("batch.")
+            if loss.type not in SEQUENCE_LOSSES:
+                problems.append(Problem(where, f"a {loss.type} loss takes no mask (those that do: {', '.join(sorted(SEQUENCE_LOSSES))})"))
+            elif not loss.mask.startswith("batch.") or name not in batch:
+                problems.append(Problem(where, f"{loss.mask!r} is not a batch field (batch.FIELD)"))
+            elif batch[name].dtype != bool:
+                problems.append(Problem(where, f"{loss.mask} is {batch[name].dtype}; a loss mask is bool"))
+            elif (target := batch.get(loss.targets.removeprefix("batch."))) is not None and batch[name].shape != target.shape:
+                problems.append(Problem(where, f"{loss.mask} has shape {list(batch[name].shape)}, {loss.targets} has {list(target.shape)}"))
     return problems
 
 
-def open_data(loaded: LoadedConfig, graph: ResolvedGraph) -> tuple[Batcher, Batcher | None]:
-    """The training batcher and the held-out one (None without `data.eval_config`)."""
-    spec = loaded.spec
+def open_data(loaded: LoadedConfig, graph: ResolvedGraph) -> tuple[Batcher | MixtureBatcher, Batcher | MixtureBatcher | None]:
+    """The training batcher and the held-out one (None without an `eval_config`); a `mixture` gives mixture batchers."""
+    spec, seed = loaded.spec, loaded.spec.train.seed
 
-    def batcher_for(config: dict, place: str) -> Batcher:
+    def batcher_for(at: str, source, config: dict, place: str, whole: bool) -> Batcher:
+        mark = loaded.marks.get(tuple(int(p) if p.isdigit() else p for p in f"{at}.{place}".split(".")))  # file datasets' paths are relative to the file that wrote them
+        base_dir = Path(mark.file if mark is not None else loaded.path).parent
         try:
-            dataset = open_dataset(spec.data.dataset, config, where=("data.dataset", place))
-            return Batcher(dataset, graph.batch, spec.data.fields, graph.tokenizer, seed=spec.train.seed)
+            dataset = open_dataset(source.dataset, config, where=(f"{at}.dataset", f"{at}.{place}"), base_dir=base_dir)
+            return Batcher(dataset, graph.batch, source.fields, graph.tokenizer, seed=seed, at=at, whole_batches=whole)
         except ConfigError as exc:  # point into the YAML file
             raise ConfigError(loaded.locate(exc.problems)) from None
 
-    evaluation = None if spec.data.eval_config is None else batcher_for(spec.data.eval_config, "data.eval_config")
-    return batcher_for(spec.data.config, "data.config"), evaluation
+    if spec.data.mixture is None:
+        ((at, source),) = spec.data.sources
+        evaluation = None if source.eval_config is None else batcher_for(at, source, source.eval_config, "eval_config", True)
+        return batcher_for(at, source, source.config, "config", True), evaluation
+    names = mixture_names(spec.data.mixture)
+    live = [(at, s, n) for (at, s), n in zip(spec.data.sources, names) if s.weight > 0]
+    train = MixtureBatcher([batcher_for(at, s, s.config, "config", False) for at, s, _ in live], [s.weight for _, s, _ in live], [n for *_, n in live], seed=seed)
+    held = [(at, s, n) for at, s, n in live if s.eval_config is not None]
+    evaluation = None
+    if held:
+        evaluation = MixtureBatcher([batcher_for(at, s, s.eval_config, "eval_config", False) for at, s, _ in held], [s.weight for _, s, _ in held], [n for *_, n in held], seed=seed)
+    return train, evaluation
+
+
+def mixture_names(sources) -> list[str]:
+    """Each source's name in metrics: its `name`, else its dataset's, numbered where a dataset is used twice."""
+    base = [s.name or s.dataset for s in sources]
+    return [f"{b}.{base[:i].count(b)}" if base.count(b) > 1 and not s.name else b for i, (b, s) in enumerate(zip(base, sources))]
 
 
 def load_weights(model: Graph, source: ckpt.Checkpoint, *, fresh_ok: set[str], tokenizer=None) -> tuple[Graph, list[str]]:

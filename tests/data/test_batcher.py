@@ -96,7 +96,7 @@ def test_unknown_fields_are_config_errors(digits):
 
 def test_shape_mismatch_names_the_batch_field(digits):
     batcher = Batcher(digits, {**BATCH, "image": jax.ShapeDtypeStruct((B, 4, 4, 1), np.float32)}, FIELDS, ByteTokenizer())
-    with pytest.raises(ConfigError, match=r"batch.image: records give shape \[4, 8, 8, 1\], the config declares \[4, 4, 4, 1\]"):
+    with pytest.raises(ConfigError, match=r"batch.image: records give shape \[8, 8, 1\] per row, the config declares \[4, 4, 1\]"):
         batcher.batch_at(0)
 
 

@@ -31,6 +31,8 @@ def run(args) -> int:
         table.add_column(col)
     for d in infos:
         sizes = "\n".join(f"{s}: {'?' if n is None else f'{n:,}'}" for s, n in d["splits"].items())
+        if "needs" in d:
+            sizes = f"your files (config: {', '.join(d['needs'])})"
         table.add_row(f"{d['name']}\n[dim]{d['description']}[/dim]", d["plugin"], sizes, ", ".join(d["fields"]))
     console.print(table)
     for d in infos:
