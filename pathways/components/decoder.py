@@ -125,8 +125,9 @@ class GemmaDecoder(Component):
     Inputs:  `x [B, T, D]` (embeddings); optional `mask [B, T, T] bool` (default causal,
              an early-fusion prefix-LM mask goes here); optional `positions [B, T] int`
              (default `0..T-1`); optional `token_mask [B, T] bool` (padding keys are
-             never attended); `context [B, N, Dc]` and optional `context_mask [B, N]`
-             (required when cross-attention is on).
+             never attended); optional `segment_ids [B, T] int` (packed rows: a
+             token attends only within its segment); `context [B, N, Dc]` and optional
+             `context_mask [B, N]` (required when cross-attention is on).
     Outputs: `x [B, T, D]`, after the final RMSNorm.
     """
 
@@ -192,6 +193,7 @@ class GemmaDecoder(Component):
             "mask": Port(("B", "T", "T"), "bool", "attention mask (default causal)", optional=True),
             "positions": Port(("B", "T"), "int", "token positions (default 0..T-1)", optional=True),
             "token_mask": Port(("B", "T"), "bool", "real (non-padding) tokens", optional=True),
+            "segment_ids": Port(("B", "T"), "int", "packed rows: attention stays inside each segment", optional=True),
         }
         if cfg.cross_attention_every:
             inputs["context"] = Port(("B", "N", cfg.context_dim or D), "float", "encoder tokens to cross-attend")
@@ -247,12 +249,15 @@ class GemmaDecoder(Component):
         token_mask: Bool[Array, "B T"] | None = None,
         context: Float[Array, "B N Dc"] | None = None,
         context_mask: Bool[Array, "B N"] | None = None,
+        segment_ids: Int[Array, "B T"] | None = None,
     ) -> dict[str, Array]:
         B, T, _ = x.shape
         if mask is None:
             mask = causal_mask(B, T)
         if token_mask is not None:
             mask = mask & token_mask[:, None, :]
+        if segment_ids is not None:
+            mask = mask & (segment_ids[:, :, None] == segment_ids[:, None, :])
         if positions is None:
             positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
         per_layer = self._mixed()
@@ -278,7 +283,7 @@ class GemmaDecoder(Component):
             out.append((cross, unstack(self.blocks, i)))
         return out
 
-    def prefill(self, *, cache_len: int, x, mask=None, positions=None, token_mask=None, context=None, context_mask=None):
+    def prefill(self, *, cache_len: int, x, mask=None, positions=None, token_mask=None, context=None, context_mask=None, segment_ids=None):
         """Run the prompt (`x [B, T, D]`, inputs as in `__call__`) and return `(x, cache)`.
 
         The cache holds each global block's keys and values padded to `cache_len`
@@ -292,6 +297,8 @@ class GemmaDecoder(Component):
             mask = causal_mask(B, T)
         if token_mask is not None:
             mask = mask & token_mask[:, None, :]
+        if segment_ids is not None:
+            mask = mask & (segment_ids[:, :, None] == segment_ids[:, None, :])
         if positions is None:
             positions = jnp.broadcast_to(jnp.arange(T, dtype=jnp.int32), (B, T))
         pad = lambda a: jnp.pad(a, [(0, 0), (0, cache_len - T)] + [(0, 0)] * (a.ndim - 2))  # noqa: E731

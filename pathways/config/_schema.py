@@ -104,6 +104,7 @@ class DataSpec(_Strict):
         None, description="batch field -> record field (strings feeding int fields are tokenized), a chat source, or a response mask"
     )
     mixture: list[MixtureSource] | None = pydantic.Field(None, min_length=1, description="weighted sources, in place of dataset/config/fields")
+    packing: bool = pydantic.Field(False, description="pack several examples into each row, with batch.segment_ids and batch.positions (README: packing)")
 
     @pydantic.model_validator(mode="after")
     def _one_form(self):
@@ -115,6 +116,8 @@ class DataSpec(_Strict):
                 raise ValueError("`mixture` replaces dataset/config/eval_config/fields: put those in each source")
             if not any(s.weight > 0 for s in self.mixture):
                 raise ValueError("every mixture weight is 0: at least one source must have a positive weight")
+            if self.packing:
+                raise ValueError("packing a mixture is not supported yet: pack one dataset, or turn packing off")
         return self
 
     @property
@@ -151,7 +154,8 @@ class LossSpec(_Strict):
     `next_token`: cross-entropy of `logits [B, S, V]` predicting `targets [B, T]`
     shifted by one; with an early-fusion prefix (`S > T`) only the last `T`
     positions are text. Padding targets (id 0) are ignored, and so are targets
-    where `mask` (a bool batch field such as a chat response mask) is False.
+    where `mask` (a bool batch field such as a chat response mask) is False, and
+    with `segment_ids` (packed rows) a target whose segment differs from its input's.
     `classification`: cross-entropy of `logits [B, C]` against `targets [B]`.
     """
 
@@ -159,6 +163,7 @@ class LossSpec(_Strict):
     logits: str = pydantic.Field(description="PATHWAY.PORT of the logits")
     targets: str = pydantic.Field(description="batch.FIELD holding the targets")
     mask: str | None = pydantic.Field(None, description="next_token only: batch.FIELD, bool [B, T]; the loss counts only targets where it is True")
+    segment_ids: str | None = pydantic.Field(None, description="next_token only: batch.FIELD of packed segment ids; no target is predicted across a segment boundary")
     weight: pydantic.PositiveFloat = 1.0
 
 

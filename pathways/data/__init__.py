@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from pathways.data._dataset import Dataset, DatasetConfig
     from pathways.data._inspect import describe, open_dataset, summary, write_previews
     from pathways.data._mixture import MixtureBatcher
+    from pathways.data._packing import SEGMENT_FIELDS, PackedBatcher, packing_problems
     from pathways.data._sentencepiece import DEFAULTS, SAMPLES, SentencePieceTokenizer, TokenizerError, check_ids, load_tokenizer, pieces, tokens_per_char, train_sentencepiece
     from pathways.data._tokenizer import ByteTokenizer
 
@@ -20,6 +21,7 @@ __getattr__, __dir__, __all__ = attach(
         "_chat": ["stop_ids"],
         "_dataset": ["Dataset", "DatasetConfig"],
         "_mixture": ["MixtureBatcher"],
+        "_packing": ["SEGMENT_FIELDS", "PackedBatcher", "packing_problems"],
         "_inspect": ["describe", "open_dataset", "summary", "write_previews"],
         "_sentencepiece": ["DEFAULTS", "SAMPLES", "SentencePieceTokenizer", "TokenizerError", "check_ids", "load_tokenizer", "pieces", "tokens_per_char", "train_sentencepiece"],
         "_tokenizer": ["ByteTokenizer"],

@@ -108,6 +108,9 @@ class Generator:
         for modality in sorted(set(given) - {m.modality for m in self.media.values()}):
             problems.append(Problem(f"--input {modality}", f"this model has no {modality} input" + (f" (it reads: {', '.join(sorted({m.modality for m in self.media.values()}))})" if self.media else "")))
         read = {r for node in self.graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+        for name, fill in (("segment_ids", (tokens != self.tokenizer.pad_id)), ("positions", np.broadcast_to(np.arange(tokens.shape[1]), tokens.shape))):
+            if f"batch.{name}" in read and name not in batch:  # a model trained on packed rows: one segment per prompt
+                batch[name] = np.asarray(fill, np.int32)
         missing = [f for f in self.graph.batch if f not in batch and f"batch.{f}" in read]  # not fields only losses read (labels)
         for f in missing:
             if not any(p.where == f"batch.{f}" for p in problems):

@@ -24,7 +24,7 @@ def data_problems(spec) -> list[Problem]:
     Only the dataset's class is looked at (`Config` and `fields`): it is never
     instantiated, so no data is downloaded or read. A mixture is checked source by source.
     """
-    from pathways.data import source_problems
+    from pathways.data import SEGMENT_FIELDS, packing_problems, source_problems
     from pathways.plugins import dataset_registry
 
     if spec.data is None:
@@ -40,10 +40,13 @@ def data_problems(spec) -> list[Problem]:
         if source.eval_config is not None:
             problems += registry.configure(source.dataset, source.eval_config, type_at=(*parts, "dataset"), config_at=(*parts, "eval_config"))[2]
         records = ", ".join(cls.fields) or "the files' own"
+        filled = SEGMENT_FIELDS if spec.data.packing else ()
         for name in spec.batch:
-            if name not in source.fields:
+            if name not in source.fields and name not in filled:
                 problems.append(Problem(f"{at}.fields.{name}", f"batch field {name!r} has no source: map it to one of {records}"))
-        problems += source_problems(source.fields, spec.batch, cls.fields, source.dataset, at)
+        problems += source_problems(source.fields, {k: v for k, v in spec.batch.items() if k not in filled}, cls.fields, source.dataset, at)
+        if spec.data.packing:
+            problems += packing_problems(spec.batch, source.fields, at)
     return problems
 
 

@@ -222,6 +222,8 @@ def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, prima
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
                         **window_counts,  # a mixture's examples and tokens per source since the last record
                     }
+                    if "data/positions" in record:  # packed rows: the share of positions that hold real tokens
+                        record["packing_efficiency"] = record["data/real_tokens"] / max(record.pop("data/positions"), 1.0)
                     if train.eval_every and run.eval_batcher and (step % train.eval_every == 0 or step == train.steps):
                         record["eval_loss"] = heldout_loss(run, state)
                     log.write(json.dumps(record) + "\n")

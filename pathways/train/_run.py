@@ -20,14 +20,14 @@ import pydantic
 from pathways._errors import ConfigError, Problem
 from pathways.adapters import LoRA
 from pathways.config import AdapterSpec, LoadedConfig, load_config, resolved_yaml
-from pathways.data import Batcher, MixtureBatcher, open_dataset
+from pathways.data import Batcher, MixtureBatcher, PackedBatcher, open_dataset
 from pathways.graph import Graph, ResolvedGraph, build, resolve
 from pathways.train import _checkpoint as ckpt
+from pathways.train._loss import SEQUENCE_LOSSES
 from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import Selection, parameter_counts, select
 from pathways.train._resume import check_tokenizer, config_changes, config_hash
 from pathways.train._state import CheckpointState
-from pathways.train._loss import SEQUENCE_LOSSES
 from pathways.train._step import make_loss_fn, make_train_step
 
 # --------------------------------------------------------------------------- the command line
@@ -196,11 +196,13 @@ class Run:
         """The training batch that starts at example batch `position`; `[grad_accum, B, ...]` when accumulating."""
         k = self.train.grad_accum
         micro = [self.batcher.batch_at(position + i) for i in range(k)]
+        self.data_counts = {}
         if isinstance(self.batcher, MixtureBatcher):  # per-source examples and tokens, summed over the micro-batches
-            self.data_counts = {}
             for i, m in enumerate(micro):
                 for key, v in self.batcher.counts(position + i, m).items():
                     self.data_counts[key] = self.data_counts.get(key, 0.0) + v
+        if isinstance(self.batcher, PackedBatcher):  # real tokens and positions, for the packing efficiency logged
+            self.data_counts = {"data/real_tokens": float(sum((m["segment_ids"] > 0).sum() for m in micro)), "data/positions": float(sum(m["segment_ids"].size for m in micro))}
         batch = micro[0] if k == 1 else {name: np.stack([m[name] for m in micro]) for name in micro[0]}
         return self.place(batch, leading=int(k > 1))
 
@@ -242,6 +244,13 @@ def _check_losses(graph: ResolvedGraph) -> list[Problem]:
                 problems.append(Problem(where, f"{loss.mask} is {batch[name].dtype}; a loss mask is bool"))
             elif (target := batch.get(loss.targets.removeprefix("batch."))) is not None and batch[name].shape != target.shape:
                 problems.append(Problem(where, f"{loss.mask} has shape {list(batch[name].shape)}, {loss.targets} has {list(target.shape)}"))
+        if graph.loaded.spec.data is not None and graph.loaded.spec.data.packing and loss.type in SEQUENCE_LOSSES and loss.segment_ids != "batch.segment_ids":
+            problems.append(Problem(f"train.losses.{i}.segment_ids", "rows are packed: set `segment_ids: batch.segment_ids`, or the loss predicts each example's first token from the one before"))
+    if graph.loaded.spec.data is not None and graph.loaded.spec.data.packing:
+        read = {r for node in graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+        for name, why in (("segment_ids", "attention crosses from one packed example into the next"), ("positions", "RoPE positions run on across packed examples")):
+            if name in graph.batch and f"batch.{name}" not in read:
+                problems.append(Problem("data.packing", f"no pathway reads batch.{name}: wire it into the decoder ({name}: batch.{name}), or {why}"))
     return problems
 
 
@@ -254,6 +263,8 @@ def open_data(loaded: LoadedConfig, graph: ResolvedGraph) -> tuple[Batcher | Mix
         base_dir = Path(mark.file if mark is not None else loaded.path).parent
         try:
             dataset = open_dataset(source.dataset, config, where=(f"{at}.dataset", f"{at}.{place}"), base_dir=base_dir)
+            if spec.data.packing:
+                return PackedBatcher(dataset, graph.batch, source.fields, graph.tokenizer, seed=seed, at=at)
             return Batcher(dataset, graph.batch, source.fields, graph.tokenizer, seed=seed, at=at, whole_batches=whole)
         except ConfigError as exc:  # point into the YAML file
             raise ConfigError(loaded.locate(exc.problems)) from None
@@ -411,6 +422,9 @@ def prepare(
             raise ConfigError(loaded.locate([Problem("train.adapter", f"an adapter ({sel.adapter.type_name!r}) trains around a base model's weights: start from one with `pathways finetune --from CKPT`")]))
     graph = dataclasses.replace(graph, outputs=tuple(dict.fromkeys(l.logits for l in train.losses)))
     batcher, eval_batcher = open_data(loaded, graph)
+    notes: list[str] = []
+    if isinstance(batcher, PackedBatcher):
+        notes.append(batcher.describe())
     if check_memory:  # before anything is allocated
         from pathways.plan import preflight
 
@@ -419,7 +433,6 @@ def prepare(
 
     key = jax.random.key(train.seed)
     model = build(graph, key)  # build
-    notes: list[str] = []
     resumed = ckpt.load(resume_from) if resume_from is not None else None
     base, base_sha256 = (resumed.state.base_checkpoint, resumed.state.base_sha256) if resumed else (None, None)
     if resumed is not None and sel.adapter:  # load: an adapter run resumes on the base it adapts

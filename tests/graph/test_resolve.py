@@ -86,7 +86,7 @@ def test_unknown_batch_field_and_input_port(write_yaml):
     msgs = errors(write_yaml, HEADER + TEXT.replace("batch.tokens", "batch.token").replace("{tokens:", "{tokens:"))
     assert msgs == ["pathways.text.inputs.tokens: 'batch.token': no batch field 'token' (fields: tokens, image)"]
     msgs = errors(write_yaml, HEADER + TEXT + DECODER.replace("{x: text.embeddings}", "{x: text.embeddings, y: text.mask}"))
-    assert msgs == ["pathways.decoder.inputs.y: gemma_decoder has no input 'y' (inputs: x, mask, positions, token_mask)"]
+    assert msgs == ["pathways.decoder.inputs.y: gemma_decoder has no input 'y' (inputs: x, mask, positions, token_mask, segment_ids)"]
 
 
 def test_unconnected_required_port(write_yaml):
