@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,reference]' $(addprefix -e ,$(PLUGINS))
+	$(BIN)/pip install --quiet -e '.[dev,reference,data]' $(addprefix -e ,$(PLUGINS))
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,6 +7,7 @@ uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import jax
@@ -16,14 +17,21 @@ from pathways._errors import ConfigError, Problem
 from pathways.config import ChatSource, ResponseMask
 from pathways.data._chat import default_template, messages_of, padded, render
 from pathways.data._dataset import Dataset
-from pathways.data.user_files import ImagePath
+from pathways.data.user_files import ImageBytes, ImagePath
 
 
-def _image(path: str, shape: tuple[int, ...], field: str, record: int) -> np.ndarray:
-    """The image file a record names, `[H, W, C]` float32 in [0, 1] (resized to the batch field's size)."""
+def _image(path: str | ImageBytes, shape: tuple[int, ...], field: str, record: int) -> np.ndarray:
+    """The image a record names or holds, `[H, W, C]` float32 in [0, 1] (resized to the batch field's size)."""
+    import io
+
     from pathways.components import MediaError, load_image
 
     try:
+        if isinstance(path, ImageBytes):
+            try:
+                return load_image(io.BytesIO(path), *shape)
+            except MediaError as exc:
+                raise MediaError([dataclasses.replace(p, file=path.where) for p in exc.problems]) from None
         return load_image(path, *shape)
     except MediaError as exc:
         raise ConfigError([Problem(f"batch.{field}", f"record {record}: {p.message}", p.file) for p in exc.problems]) from None
@@ -100,7 +108,7 @@ class Batcher:
                 if source not in rec:
                     raise ConfigError([Problem(f"{self.at}.fields.{name}", f"record {i} has no field {source!r}")])
                 v = rec[source]
-                if isinstance(v, ImagePath) and len(spec.shape) == 4 and np.issubdtype(spec.dtype, np.floating):
+                if isinstance(v, (ImagePath, ImageBytes)) and len(spec.shape) == 4 and np.issubdtype(spec.dtype, np.floating):
                     v = _image(v, spec.shape[1:], name, i)
                 elif isinstance(v, str) and np.issubdtype(spec.dtype, np.integer):
                     if self.tokenizer is None:

@@ -165,6 +165,15 @@ class ImagePath(str):
     """An image file named by a record: the batcher decodes it to an image batch field."""
 
 
+class ImageBytes(bytes):
+    """An encoded image held in a record (a Parquet cell): the batcher decodes it; `where` names it in errors."""
+
+    def __new__(cls, data: bytes, where: str):
+        self = super().__new__(cls, data)
+        self.where = where
+        return self
+
+
 class TextDataset(Dataset):
     """Plain-text files: one record per file (`unit: file`) or per non-empty line (`unit: line`), field `text`."""
 

@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.data.prose",
     "pathways.data.wordnet",
     "pathways.data.user_files",
+    "pathways.data.parquet",
     "pathways.adapters.lora",
     "pathways.curate.filters.langid",
     "pathways.curate.filters.gopher",
