@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from pathways.data._mixture import MixtureBatcher
     from pathways.data._packing import SEGMENT_FIELDS, PackedBatcher, packing_problems
     from pathways.data._sentencepiece import DEFAULTS, SAMPLES, SentencePieceTokenizer, TokenizerError, check_ids, load_tokenizer, pieces, tokens_per_char, train_sentencepiece
+    from pathways.data._stats import stats
     from pathways.data._tokenizer import ByteTokenizer
 
 __getattr__, __dir__, __all__ = attach(
@@ -24,6 +25,7 @@ __getattr__, __dir__, __all__ = attach(
         "_packing": ["SEGMENT_FIELDS", "PackedBatcher", "packing_problems"],
         "_inspect": ["describe", "open_dataset", "summary", "write_previews"],
         "_sentencepiece": ["DEFAULTS", "SAMPLES", "SentencePieceTokenizer", "TokenizerError", "check_ids", "load_tokenizer", "pieces", "tokens_per_char", "train_sentencepiece"],
+        "_stats": ["stats"],
         "_tokenizer": ["ByteTokenizer"],
     },
 )

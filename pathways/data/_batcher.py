@@ -121,6 +121,24 @@ class Batcher:
             out[name] = arr
         return out
 
+    def example(self, record: dict[str, Any], i: int) -> dict[str, np.ndarray]:
+        """One record's token fields unpadded, and their response masks (what packing concatenates, what `data stats` measures)."""
+        out, masks = {}, {}
+        for name, spec in self.batch.items():
+            source = self.fields[name]
+            if isinstance(source, ChatSource):
+                ids, mask = render(messages_of(record, source, i, f"{self.at}.fields.{name}"), self.tokenizer, self.templates[name])
+                out[name], masks[name] = np.asarray(ids, spec.dtype), np.asarray(mask, bool)
+            elif not isinstance(source, ResponseMask) and len(spec.shape) == 2 and np.issubdtype(spec.dtype, np.integer):
+                if source not in record:
+                    raise ConfigError([Problem(f"{self.at}.fields.{name}", f"record {i} has no field {source!r}")])
+                if isinstance(record[source], str):  # text to tokenize (not ids given as they are)
+                    out[name] = np.asarray(self.tokenizer.encode(record[source]), spec.dtype)
+        for name, source in self.fields.items():
+            if isinstance(source, ResponseMask):
+                out[name] = masks[source.response_of]
+        return out
+
     def _chat(self, name: str, spec, records: list[dict[str, Any]], ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and response masks of a chat-rendered batch field."""
         if self.tokenizer is None:

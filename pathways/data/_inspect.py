@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pydantic
 
 from pathways._errors import ConfigError
 from pathways.data._dataset import Dataset
@@ -48,6 +49,11 @@ def describe(entry) -> dict[str, Any]:
     sizes: dict[str, int | None] = {}
     error = None
     needs = [n for n, f in cls.Config.model_fields.items() if f.is_required()]  # a file dataset needs its `path`
+    if not needs:
+        try:  # no single required field, yet no default config either (`hf`: a path or a builder)
+            cls.Config()
+        except pydantic.ValidationError as exc:
+            needs = [e["msg"].removeprefix("Value error, ") for e in exc.errors()]
     for split in splits(cls):
         if needs:
             sizes[split] = None

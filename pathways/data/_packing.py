@@ -110,23 +110,6 @@ class PackedBatcher(Batcher):
             f"(one example per row: {padded:.1%}, {packed / padded:.2f}x fewer rows)"
         )
 
-    def example(self, record: dict[str, Any], i: int) -> dict[str, np.ndarray]:
-        """One record's unpadded token fields (and response masks)."""
-        out, masks = {}, {}
-        for name, spec in self.batch.items():
-            source = self.fields[name]
-            if isinstance(source, ChatSource):
-                ids, mask = render(messages_of(record, source, i, f"{self.at}.fields.{name}"), self.tokenizer, self.templates[name])
-                out[name], masks[name] = np.asarray(ids, spec.dtype), np.asarray(mask, bool)
-            elif not isinstance(source, ResponseMask):
-                if source not in record:
-                    raise ConfigError([Problem(f"{self.at}.fields.{name}", f"record {i} has no field {source!r}")])
-                out[name] = np.asarray(self.tokenizer.encode(record[source]), spec.dtype)
-        for name, source in self.fields.items():
-            if isinstance(source, ResponseMask):
-                out[name] = masks[source.response_of]
-        return out
-
     def lengths(self) -> list[int]:
         """Every record's token count (measured once)."""
         if self._lengths is None:

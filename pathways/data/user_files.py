@@ -65,9 +65,10 @@ def _open_text(file: Path) -> io.TextIOBase:
     return open(file, encoding="utf-8")
 
 
-class FileDatasetConfig(DatasetConfig):
-    path: str | list[str] = pydantic.Field(description="a file, a list of files or a glob, relative to the config file's folder")
-    base_dir: str | None = pydantic.Field(None, description="set by Pathways: the folder `path` is relative to")
+class RelativePathsConfig(DatasetConfig):
+    """A dataset config whose paths are relative to the folder of the config file naming them (`base_dir`, set by Pathways)."""
+
+    base_dir: str | None = pydantic.Field(None, description="set by Pathways: the folder paths are relative to")
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -75,6 +76,10 @@ class FileDatasetConfig(DatasetConfig):
         if isinstance(data, dict) and "base_dir" not in data and info.context and info.context.get("base_dir") is not None:
             data = {**data, "base_dir": str(info.context["base_dir"])}
         return data
+
+
+class FileDatasetConfig(RelativePathsConfig):
+    path: str | list[str] = pydantic.Field(description="a file, a list of files or a glob, relative to the config file's folder")
 
 
 class JsonlDataset(Dataset):

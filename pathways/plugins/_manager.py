@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "pathways.data.wordnet",
     "pathways.data.user_files",
     "pathways.data.parquet",
+    "pathways.data.hf_datasets",
     "pathways.adapters.lora",
     "pathways.curate.filters.langid",
     "pathways.curate.filters.gopher",

@@ -10,7 +10,7 @@ from pathways.train._optim import learning_rate, make_optimizer
 from pathways.train._partition import Selection, decay_mask, parameter_counts, select, trainable_spec
 from pathways.train._plot import plot_runs
 from pathways.train._resume import config_hash
-from pathways.train._run import Overrides, Run, TrainState, init_sources, init_state, load_sources, load_weights, prepare, restore, shard
+from pathways.train._run import Overrides, Run, TrainState, init_sources, init_state, load_sources, load_weights, open_data, prepare, restore, shard
 from pathways.train._state import CheckpointState
 from pathways.train._step import make_loss_fn, make_train_step
 
@@ -50,6 +50,7 @@ __all__ = [
     "model_params",
     "parameter_counts",
     "plot_runs",
+    "open_data",
     "prepare",
     "print_counts",
     "restore",

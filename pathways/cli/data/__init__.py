@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathways.cli._group import add_group
 
-SUBCOMMANDS = ("list", "show", "curate", "train_classifier")
+SUBCOMMANDS = ("list", "show", "stats", "curate", "train_classifier")
 
 
 def register(sub) -> None:
@@ -13,6 +13,6 @@ def register(sub) -> None:
         "data",
         __name__,
         SUBCOMMANDS,
-        help="datasets and data curation (list, show, curate, train-classifier)",
+        help="datasets and data curation (list, show, stats, curate, train-classifier)",
         description="Inspect registered datasets and run the data-curation pipeline.",
     )
