@@ -88,6 +88,10 @@ class Batcher:
         index = [int(i) for i in self.indices(step)]
         return self.collate([self.dataset[i] for i in index], index)
 
+    def counts(self, step: int, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        """Metrics of batch `step` for metrics.jsonl, summed over a log window (none for plain batches)."""
+        return {}
+
     def collate(self, records: list[dict[str, Any]], ids: list[int] | None = None) -> dict[str, np.ndarray]:
         """Batch fields of `records`; `ids` are their record numbers, which errors name (default 0, 1, ...)."""
         ids = list(range(len(records))) if ids is None else ids

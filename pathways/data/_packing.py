@@ -141,6 +141,11 @@ class PackedBatcher(Batcher):
             epoch += 1
         return epoch, step * self.batch_size
 
+    def counts(self, step: int, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        """Real tokens and positions, from which the loop logs `packing_efficiency`."""
+        seg = batch["segment_ids"]
+        return {"data/real_tokens": float((seg > 0).sum()), "data/positions": float(seg.size)}
+
     def batch_at(self, step: int) -> dict[str, np.ndarray]:
         epoch, first = self._where(step)
         pad = self.tokenizer.pad_id

@@ -107,7 +107,7 @@ class Generator:
                 batch[m.mask] = np.stack([r.get(mask_port, whole) for r in rows])
         for modality in sorted(set(given) - {m.modality for m in self.media.values()}):
             problems.append(Problem(f"--input {modality}", f"this model has no {modality} input" + (f" (it reads: {', '.join(sorted({m.modality for m in self.media.values()}))})" if self.media else "")))
-        read = {r for node in self.graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+        read = self.graph.read
         for name, fill in (("segment_ids", (tokens != self.tokenizer.pad_id)), ("positions", np.broadcast_to(np.arange(tokens.shape[1]), tokens.shape))):
             if f"batch.{name}" in read and name not in batch:  # a model trained on packed rows: one segment per prompt
                 batch[name] = np.asarray(fill, np.int32)

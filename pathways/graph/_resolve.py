@@ -55,6 +55,11 @@ class ResolvedGraph:
     tokenizer: Any = None  # ByteTokenizer / SentencePieceTokenizer, when the config names one
 
     @property
+    def read(self) -> set[str]:
+        """Every reference some pathway's inputs name (`batch.FIELD`, `PATHWAY.PORT`)."""
+        return {r for node in self.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+
+    @property
     def batch(self) -> dict[str, jax.ShapeDtypeStruct]:
         return {k.removeprefix("batch."): v for k, v in self.values.items() if k.startswith("batch.")}
 

@@ -220,7 +220,7 @@ def _fit(run: Run, state: TrainState, out: Path, *, progress: bool | None, prima
                         "tokens_per_s": tokens_per_step * window_steps / max(elapsed, 1e-9),
                         "grad_norm": grad_norm,
                         **{k: float(v) for k, v in metrics.items() if k.startswith("loss/")},
-                        **window_counts,  # a mixture's examples and tokens per source since the last record
+                        **window_counts,  # the batcher's counts since the last record (a mixture's per source; packing's fill)
                     }
                     if "data/positions" in record:  # packed rows: the share of positions that hold real tokens
                         record["packing_efficiency"] = record["data/real_tokens"] / max(record.pop("data/positions"), 1.0)

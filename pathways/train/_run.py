@@ -152,7 +152,7 @@ class Run:
     base_checkpoint: str | None  # absolute path of the checkpoint the run started from
     mesh: Any = None  # jax.sharding.Mesh when the config has a `mesh` section
     base_sha256: str | None = None  # of the base's weights, so an adapter checkpoint finds exactly its base
-    data_counts: dict[str, float] = dataclasses.field(default_factory=dict)  # a mixture's per-source counts of the last batch
+    data_counts: dict[str, float] = dataclasses.field(default_factory=dict)  # the batcher's counts of the last batch (`counts`)
 
     @property
     def train(self):
@@ -196,13 +196,10 @@ class Run:
         """The training batch that starts at example batch `position`; `[grad_accum, B, ...]` when accumulating."""
         k = self.train.grad_accum
         micro = [self.batcher.batch_at(position + i) for i in range(k)]
-        self.data_counts = {}
-        if isinstance(self.batcher, MixtureBatcher):  # per-source examples and tokens, summed over the micro-batches
-            for i, m in enumerate(micro):
-                for key, v in self.batcher.counts(position + i, m).items():
-                    self.data_counts[key] = self.data_counts.get(key, 0.0) + v
-        if isinstance(self.batcher, PackedBatcher):  # real tokens and positions, for the packing efficiency logged
-            self.data_counts = {"data/real_tokens": float(sum((m["segment_ids"] > 0).sum() for m in micro)), "data/positions": float(sum(m["segment_ids"].size for m in micro))}
+        self.data_counts = {}  # what the batcher counts of its batches (a mixture: per source), summed over the micro-batches
+        for i, m in enumerate(micro):
+            for key, v in self.batcher.counts(position + i, m).items():
+                self.data_counts[key] = self.data_counts.get(key, 0.0) + v
         batch = micro[0] if k == 1 else {name: np.stack([m[name] for m in micro]) for name in micro[0]}
         return self.place(batch, leading=int(k > 1))
 
@@ -247,7 +244,7 @@ def _check_losses(graph: ResolvedGraph) -> list[Problem]:
         if graph.loaded.spec.data is not None and graph.loaded.spec.data.packing and loss.type in SEQUENCE_LOSSES and loss.segment_ids != "batch.segment_ids":
             problems.append(Problem(f"train.losses.{i}.segment_ids", "rows are packed: set `segment_ids: batch.segment_ids`, or the loss predicts each example's first token from the one before"))
     if graph.loaded.spec.data is not None and graph.loaded.spec.data.packing:
-        read = {r for node in graph.nodes.values() for ref in node.wiring.values() for r in (ref if isinstance(ref, tuple) else (ref,))}
+        read = graph.read
         for name, why in (("segment_ids", "attention crosses from one packed example into the next"), ("positions", "RoPE positions run on across packed examples")):
             if name in graph.batch and f"batch.{name}" not in read:
                 problems.append(Problem("data.packing", f"no pathway reads batch.{name}: wire it into the decoder ({name}: batch.{name}), or {why}"))
@@ -275,12 +272,13 @@ def open_data(loaded: LoadedConfig, graph: ResolvedGraph) -> tuple[Batcher | Mix
         return batcher_for(at, source, source.config, "config", True), evaluation
     names = mixture_names(spec.data.mixture)
     live = [(at, s, n) for (at, s), n in zip(spec.data.sources, names) if s.weight > 0]
-    train = MixtureBatcher([batcher_for(at, s, s.config, "config", False) for at, s, _ in live], [s.weight for _, s, _ in live], [n for *_, n in live], seed=seed)
+
+    def mix(entries, place: str) -> MixtureBatcher:
+        batchers = [batcher_for(at, s, getattr(s, place), place, False) for at, s, _ in entries]
+        return MixtureBatcher(batchers, [s.weight for _, s, _ in entries], [n for *_, n in entries], seed=seed)
+
     held = [(at, s, n) for at, s, n in live if s.eval_config is not None]
-    evaluation = None
-    if held:
-        evaluation = MixtureBatcher([batcher_for(at, s, s.eval_config, "eval_config", False) for at, s, _ in held], [s.weight for _, s, _ in held], [n for *_, n in held], seed=seed)
-    return train, evaluation
+    return mix(live, "config"), mix(held, "eval_config") if held else None
 
 
 def mixture_names(sources) -> list[str]:
